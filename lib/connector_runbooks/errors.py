@@ -1,0 +1,192 @@
+"""One exception family for everything the runbooks raise.
+
+Every error a runbook can show derives from :class:`RunbookError`, so a notebook or the
+command line can catch one type and still say precisely what went wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RunbookError(Exception):
+    """Base of every error raised by this library."""
+
+
+class InputError(RunbookError):
+    """A value given by the user that cannot be accepted.
+
+    Args:
+        value: the offending value exactly as it was given.
+        problem: what is wrong with it.
+        source: where it came from: a parameter name or a file path.
+        line: the line number in ``source`` when it is a file.
+        accepted: what would have been accepted instead.
+    """
+
+    def __init__(
+        self,
+        value: Any,
+        problem: str,
+        *,
+        source: str = "input",
+        line: int | None = None,
+        accepted: str | None = None,
+    ) -> None:
+        self.value = value
+        self.problem = problem
+        self.source = source
+        self.line = line
+        self.accepted = accepted
+        super().__init__(self._render())
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}, line {self.line}" if self.line is not None else self.source
+
+    def _render(self) -> str:
+        text = f"{self.where}: {self.value!r}: {self.problem}"
+        if self.accepted:
+            text += f" (accepted: {self.accepted})"
+        return text
+
+
+class InputErrors(RunbookError):
+    """Several input errors found in one pass, so the user can fix them all at once.
+
+    Args:
+        errors: the individual errors, in the order they were found.
+    """
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = list(errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        super().__init__(f"{len(self.errors)} invalid value(s); nothing was changed:\n{lines}")
+
+
+class ExchangeError(RunbookError):
+    """An error record returned by Exchange (or by the simulated organization).
+
+    Exchange's own texts are kept untouched so that a search for the message finds the same
+    articles an administrator would find.
+
+    Args:
+        message: Exchange's message text.
+        cmdlet: the cmdlet that produced the error.
+        category: the ErrorCategory name, for example ``NotSpecified``.
+        reason: the exception name from CategoryInfo, for example
+            ``AdminLimitExceededException``; tests assert on this.
+        target: the target object, usually the identity.
+        fully_qualified_error_id: the FullyQualifiedErrorId as Exchange wrote it.
+        terminating: whether the pipeline failed, rather than only writing an error record.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cmdlet: str = "",
+        category: str = "NotSpecified",
+        reason: str = "",
+        target: str | None = None,
+        fully_qualified_error_id: str = "",
+        terminating: bool = False,
+    ) -> None:
+        self.message = message
+        self.cmdlet = cmdlet
+        self.category = category
+        self.reason = reason
+        self.target = target
+        self.fully_qualified_error_id = fully_qualified_error_id
+        self.terminating = terminating
+        super().__init__(message)
+
+    @property
+    def category_info(self) -> str:
+        return f"{self.category}: (:) [{self.cmdlet}], {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "cmdlet": self.cmdlet,
+            "category": self.category,
+            "reason": self.reason,
+            "target": self.target,
+            "fully_qualified_error_id": self.fully_qualified_error_id,
+            "terminating": self.terminating,
+        }
+
+
+class TransportError(RunbookError):
+    """The connection to the endpoint failed; Exchange never answered the call."""
+
+
+class AuthenticationError(TransportError):
+    """The endpoint refused the credentials."""
+
+
+class OutcomeUnknown(TransportError):
+    """A mutating call was sent but its answer was lost.
+
+    The change may or may not have been made; the only way to know is to read the object
+    again, which the apply step does after reconnecting.
+
+    Args:
+        cmdlet: the call whose answer was lost.
+        cause: the transport error behind it.
+    """
+
+    def __init__(self, cmdlet: str, cause: BaseException) -> None:
+        self.cmdlet = cmdlet
+        self.cause = cause
+        super().__init__(f"{cmdlet} was sent but its answer was lost ({cause}); outcome unknown")
+
+
+class PlanRefused(RunbookError):
+    """The requested change breaks a rule; nothing was sent.
+
+    Args:
+        reasons: one sentence per broken rule, each naming the value concerned.
+    """
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = list(reasons)
+        super().__init__("plan refused; nothing was changed:\n" + "\n".join(f"  - {r}" for r in reasons))
+
+
+class ConcurrentChange(RunbookError):
+    """The object changed between plan and apply; nothing was written.
+
+    Args:
+        identity: the object that changed.
+        planned_before: the value the plan was built on.
+        current: the value read just before applying.
+    """
+
+    def __init__(self, identity: str, planned_before: Any, current: Any) -> None:
+        self.identity = identity
+        self.planned_before = planned_before
+        self.current = current
+        super().__init__(
+            f"{identity} changed since the plan was made; nothing was written. "
+            "Run the plan again and review it."
+        )
+
+
+class VerificationFailed(RunbookError):
+    """After applying, the object read back differs from the planned after-state.
+
+    Args:
+        identity: the object verified.
+        missing: values the plan expected but the object lacks.
+        unexpected: values the object has but the plan did not expect.
+    """
+
+    def __init__(self, identity: str, missing: list[str], unexpected: list[str]) -> None:
+        self.identity = identity
+        self.missing = list(missing)
+        self.unexpected = list(unexpected)
+        super().__init__(
+            f"{identity} does not match the plan after applying: "
+            f"missing {self.missing or 'nothing'}, unexpected {self.unexpected or 'nothing'}"
+        )
