@@ -139,6 +139,8 @@ class OutcomeUnknown(TransportError):
     def __init__(self, cmdlet: str, cause: BaseException) -> None:
         self.cmdlet = cmdlet
         self.cause = cause
+        #: what the apply step read back after reconnecting, when it could
+        self.reread: Any = None
         super().__init__(f"{cmdlet} was sent but its answer was lost ({cause}); outcome unknown")
 
 

@@ -1,0 +1,78 @@
+"""Reading connectors and servers through the shell, the way that is safe on Exchange.
+
+Receive connectors are always listed per server and matched by name here, never fetched by an
+``-Identity`` that might not exist: a failing Get writes a "Cmdlet failed" event on the server
+each time, and an empty Identity returns every connector of the organization.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from .errors import InputError
+from .models import ExchangeServer, ReceiveConnector
+from .shell import Shell
+
+logger = logging.getLogger(__name__)
+
+
+def split_identity(identity: str, *, source: str = "parameter connector") -> tuple[str, str]:
+    """``EX01\\Relay Scanners`` → (``EX01``, ``Relay Scanners``); a bare name → ("", name)."""
+    text = (identity or "").strip()
+    if not text:
+        raise InputError(identity, "no connector was named", source=source,
+                         accepted=r"SERVER\Name, for example EX01\Relay Scanners")
+    server, _, name = text.rpartition("\\")
+    if not name.strip():
+        raise InputError(identity, "the connector name is empty", source=source,
+                         accepted=r"SERVER\Name")
+    return server.strip(), name.strip()
+
+
+def receive_connectors(shell: Shell, server: str | None = None) -> list[ReceiveConnector]:
+    """Every Receive connector of ``server`` (of the organization when None)."""
+    records = (shell.invoke("Get-ReceiveConnector", Server=server) if server
+               else shell.invoke("Get-ReceiveConnector"))
+    return [ReceiveConnector.from_record(r) for r in records]
+
+
+def find_receive_connector(
+    shell: Shell, identity: str, *, source: str = "parameter connector"
+) -> ReceiveConnector:
+    """The Receive connector named ``identity``, read by listing its server.
+
+    Raises:
+        InputError: no connector, or more than one, matches; the message lists what exists.
+    """
+    server, name = split_identity(identity, source=source)
+    candidates = receive_connectors(shell, server or None)
+    matches = [c for c in candidates if c.name.lower() == name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        known = ", ".join(sorted(c.identity for c in candidates)) or "none"
+        where = f"on {server}" if server else "in the organization"
+        raise InputError(identity, f"no Receive connector of that name {where}",
+                         source=source, accepted=f"one of: {known}")
+    found = ", ".join(c.identity for c in matches)
+    raise InputError(identity, f"the name matches several connectors ({found})", source=source,
+                     accepted=r"SERVER\Name")
+
+
+def exchange_servers(shell: Shell) -> list[ExchangeServer]:
+    """All Exchange servers, with their addresses (from DNS where Exchange does not say)."""
+    servers = [ExchangeServer.from_record(r) for r in shell.invoke("Get-ExchangeServer")]
+    for server in servers:
+        if not server.addresses and server.fqdn:
+            server.addresses = _resolve(server.fqdn)
+    return servers
+
+
+def _resolve(fqdn: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(fqdn, None)
+    except OSError as error:
+        logger.warning("cannot resolve %s to check relay ranges against it: %s", fqdn, error)
+        return []
+    return sorted({info[4][0] for info in infos})

@@ -1,0 +1,98 @@
+"""Typed views of the plain records the shell returns.
+
+The shell hands back dicts keyed by Exchange's property names; these classes give the runbooks
+the few properties they reason about, named as the Exchange documentation names them, and keep
+the whole record for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value]
+
+
+@dataclass
+class ReceiveConnector:
+    """A Receive connector on one server.
+
+    Args:
+        identity: ``SERVER\\Name`` as Exchange shows it.
+        remote_ip_ranges: the RemoteIPRanges entries as Exchange displays them.
+        record: the full record as read, for display.
+    """
+
+    identity: str
+    name: str
+    server: str
+    transport_role: str
+    bindings: list[str]
+    remote_ip_ranges: list[str]
+    permission_groups: list[str]
+    auth_mechanism: list[str]
+    protocol_logging_level: str
+    enabled: bool
+    record: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ReceiveConnector:
+        identity = str(record.get("Identity", ""))
+        server, _, name = identity.rpartition("\\")
+        return cls(
+            identity=identity,
+            name=str(record.get("Name") or name),
+            server=str(record.get("Server") or server),
+            transport_role=str(record.get("TransportRole", "")),
+            bindings=_as_list(record.get("Bindings")),
+            remote_ip_ranges=_as_list(record.get("RemoteIPRanges")),
+            permission_groups=_as_list(record.get("PermissionGroups")),
+            auth_mechanism=_as_list(record.get("AuthMechanism")),
+            protocol_logging_level=str(record.get("ProtocolLoggingLevel", "None")),
+            enabled=bool(record.get("Enabled", True)),
+            record=dict(record),
+        )
+
+
+@dataclass
+class ExchangeServer:
+    """An Exchange server of the organization.
+
+    Args:
+        addresses: the server's IP addresses. The simulated organization reports them as
+            ``IPAddresses``; against a real server they come from DNS.
+    """
+
+    name: str
+    fqdn: str
+    server_role: list[str]
+    version: str
+    site: str
+    is_edge: bool
+    addresses: list[str]
+    record: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ExchangeServer:
+        role = record.get("ServerRole", [])
+        roles = _as_list(role) if not isinstance(role, str) else [r.strip() for r in role.split(",")]
+        return cls(
+            name=str(record.get("Name", "")),
+            fqdn=str(record.get("Fqdn", "")),
+            server_role=roles,
+            version=str(record.get("AdminDisplayVersion", "")),
+            site=str(record.get("Site", "")),
+            is_edge=bool(record.get("IsEdgeServer", "Edge" in roles)),
+            addresses=_as_list(record.get("IPAddresses")),
+            record=dict(record),
+        )
+
+    @property
+    def is_mailbox(self) -> bool:
+        return bool(self.record.get("IsMailboxServer", "Mailbox" in self.server_role))

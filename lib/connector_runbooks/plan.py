@@ -1,0 +1,400 @@
+"""Plans for RemoteIPRanges changes: compute before/after without touching anything, then apply.
+
+A plan is Ansible's check-and-diff idea for one Receive connector: it holds the list before, the
+list after, the entries added and removed, the requested entries that change nothing and why,
+warnings, and the rules the change would break (blockers). Building a plan only reads.
+:func:`apply_plan` is the one place that sends Set-ReceiveConnector, always as an
+``@{Add=...; Remove=...}`` edit, and it verifies the result by reading the connector again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ranges
+from .connectors import exchange_servers, find_receive_connector, receive_connectors
+from .errors import (
+    ConcurrentChange,
+    InputError,
+    InputErrors,
+    OutcomeUnknown,
+    PlanRefused,
+    VerificationFailed,
+)
+from .models import ReceiveConnector
+from .shell import Shell, powershell_line
+
+logger = logging.getLogger(__name__)
+
+SET_CMDLET = "Set-ReceiveConnector"
+
+
+@dataclass
+class Unchanged:
+    """A requested entry that changes nothing, and why."""
+
+    value: str
+    source: str
+    line: int | None
+    reason: str
+
+
+@dataclass
+class RemoteIPRangesPlan:
+    """What a RemoteIPRanges change would do to one Receive connector.
+
+    Args:
+        identity: the connector, ``SERVER\\Name``.
+        before: the entries as read, in Exchange's display form.
+        after: the entries the connector will hold once applied.
+        add: entries the Set call adds.
+        remove: entries the Set call removes, in the exact form the connector holds them.
+        unchanged: requested entries that change nothing (already there, not there, covered).
+        warnings: things to read before applying; they do not stop the change.
+        blockers: broken rules; a plan with blockers cannot be applied.
+    """
+
+    identity: str
+    before: list[str]
+    after: list[str]
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    unchanged: list[Unchanged] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.add or self.remove)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        edit: dict[str, list[str]] = {}
+        if self.add:
+            edit["Add"] = list(self.add)
+        if self.remove:
+            edit["Remove"] = list(self.remove)
+        return {"Identity": self.identity, "RemoteIPRanges": edit}
+
+    @property
+    def powershell(self) -> str:
+        """The Set call as a line a person can read; empty when nothing changes."""
+        return powershell_line(SET_CMDLET, self.parameters) if self.changed else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(changed=self.changed, cmdlet=SET_CMDLET if self.changed else None,
+                    parameters=self.parameters if self.changed else None,
+                    powershell=self.powershell)
+        return data
+
+
+@dataclass
+class Verification:
+    """The connector as read after applying, compared with the plan."""
+
+    identity: str
+    expected: list[str]
+    actual: list[str]
+    missing: list[str]
+    unexpected: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.unexpected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+@dataclass
+class ApplyResult:
+    """How an apply ended: ``applied``, ``no-op`` or ``unknown`` (answer lost)."""
+
+    outcome: str
+    verification: Verification | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome,
+                "verification": self.verification.to_dict() if self.verification else None,
+                "warnings": list(self.warnings)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a plan
+
+
+def read_requested(
+    add: str | Iterable[str] | None = None,
+    remove: str | Iterable[str] | None = None,
+    import_file: str | Path | None = None,
+) -> tuple[list[ranges.SourcedEntry], list[ranges.SourcedEntry]]:
+    """Parse every requested entry before anything is read or sent; report all bad values."""
+    errors: list[InputError] = []
+    to_add: list[ranges.SourcedEntry] = []
+    to_remove: list[ranges.SourcedEntry] = []
+    jobs: list[tuple[list[ranges.SourcedEntry], Any]] = [
+        (to_add, lambda: ranges.parse_entries(add, source="parameter add")),
+        (to_remove, lambda: ranges.parse_entries(remove, source="parameter remove")),
+    ]
+    if import_file:
+        path = Path(import_file)
+        if not path.is_file():
+            raise InputError(str(import_file), "no such file", source="parameter import_file",
+                             accepted="the path of a text file with one or more entries a line")
+        jobs.append((to_add, lambda: ranges.read_entries_file(path)))
+    for target, job in jobs:
+        try:
+            target.extend(job())
+        except InputErrors as failure:
+            errors.extend(failure.errors)
+        except InputError as failure:
+            errors.append(failure)
+    if errors:
+        raise InputErrors(errors)
+    return to_add, to_remove
+
+
+def plan_remote_ip_ranges(
+    shell: Shell,
+    connector: str,
+    *,
+    add: str | Iterable[str] | None = None,
+    remove: str | Iterable[str] | None = None,
+    import_file: str | Path | None = None,
+    copy_from: str | None = None,
+    allow_risky: bool = False,
+) -> RemoteIPRangesPlan:
+    """Plan a RemoteIPRanges change; only Get- cmdlets are sent.
+
+    Args:
+        shell: where to read from.
+        connector: the connector to change, ``SERVER\\Name``.
+        add: entries to add (a list, or text separated by commas, semicolons or lines).
+        remove: entries to remove.
+        import_file: a text file of entries to add.
+        copy_from: another Receive connector whose entries are all added (the migration step).
+        allow_risky: accept open-relay risks (all addresses, public or very wide ranges,
+            ranges holding Exchange servers); they stay in the plan as warnings.
+    """
+    to_add, to_remove = read_requested(add, remove, import_file)
+    logger.info("planning RemoteIPRanges of %s", connector)
+    target = find_receive_connector(shell, connector)
+    if copy_from:
+        source = find_receive_connector(shell, copy_from, source="parameter copy_from")
+        label = f"connector {source.identity}"
+        to_add.extend(
+            ranges.SourcedEntry(ranges.from_exchange(text), text, label, None)
+            for text in source.remote_ip_ranges
+        )
+
+    before = [ranges.from_exchange(text) for text in target.remote_ip_ranges]
+    plan = RemoteIPRangesPlan(identity=target.identity, before=list(target.remote_ip_ranges),
+                              after=[])
+    adding = _plan_additions(plan, before, to_add)
+    removing = _plan_removals(plan, target, before, to_remove)
+
+    for requested in to_add:
+        if requested.entry in removing.values():
+            plan.blockers.append(
+                f"{requested.raw} ({requested.source}) is asked both to be added and removed")
+
+    kept = [text for text, entry in zip(target.remote_ip_ranges, before)
+            if text not in removing]
+    plan.after = kept + [e.text for e in adding]
+    after_entries = [e for e in before if e not in removing.values()] + adding
+    _check_after(shell, plan, target, after_entries, adding, allow_risky)
+    return plan
+
+
+def _plan_additions(
+    plan: RemoteIPRangesPlan, before: list[ranges.IPRangeEntry],
+    to_add: list[ranges.SourcedEntry],
+) -> list[ranges.IPRangeEntry]:
+    comparison = ranges.compare(before, to_add)
+    skipped: dict[int, str] = {}
+    for requested, existing in comparison.duplicates:
+        skipped[id(requested)] = f"already on the connector as {existing.text}"
+    for requested, existing in comparison.contained:
+        skipped.setdefault(id(requested), f"already covered by {existing.text}")
+    for requested in comparison.repeated_in_request:
+        skipped.setdefault(id(requested), "requested more than once")
+    for requested, existing in comparison.partial_overlaps:
+        plan.warnings.append(
+            f"{requested.entry.text} ({requested.source}) partly overlaps {existing.text} "
+            "already on the connector")
+
+    adding: list[ranges.IPRangeEntry] = []
+    for requested in to_add:
+        reason = skipped.get(id(requested))
+        if reason is None and requested.entry in adding:
+            reason = "requested more than once"
+        if reason:
+            plan.unchanged.append(Unchanged(requested.raw, requested.source, requested.line,
+                                            reason))
+            continue
+        adding.append(requested.entry)
+        plan.add.append(requested.entry.text)
+    return adding
+
+
+def _plan_removals(
+    plan: RemoteIPRangesPlan, target: ReceiveConnector, before: list[ranges.IPRangeEntry],
+    to_remove: list[ranges.SourcedEntry],
+) -> dict[str, ranges.IPRangeEntry]:
+    """Map each stored text to remove to its entry; removals name the stored text exactly."""
+    removing: dict[str, ranges.IPRangeEntry] = {}
+    for requested in to_remove:
+        stored = next((text for text, entry in zip(target.remote_ip_ranges, before)
+                       if entry == requested.entry), None)
+        if stored is None:
+            wider = next((e.text for e in before if e.contains(requested.entry)), None)
+            reason = "not on the connector"
+            if wider:
+                reason += f"; it lies inside {wider}, which stays"
+            plan.unchanged.append(Unchanged(requested.raw, requested.source, requested.line,
+                                            reason))
+        elif stored in removing:
+            plan.unchanged.append(Unchanged(requested.raw, requested.source, requested.line,
+                                            "requested more than once"))
+        else:
+            removing[stored] = requested.entry
+            plan.remove.append(stored)
+    return removing
+
+
+def _check_after(
+    shell: Shell, plan: RemoteIPRangesPlan, target: ReceiveConnector,
+    after: list[ranges.IPRangeEntry], adding: list[ranges.IPRangeEntry], allow_risky: bool,
+) -> None:
+    if not plan.changed:
+        return
+    if not after:
+        plan.blockers.append(
+            f"removing {len(plan.remove)} entr{'y' if len(plan.remove) == 1 else 'ies'} would "
+            f"leave {plan.identity} without remote IP ranges; Exchange refuses an empty list. "
+            "Add the replacement entries in the same change, or disable the connector instead.")
+    if len(after) > ranges.MAX_REMOTE_IP_RANGES:
+        plan.blockers.append(
+            f"{plan.identity} would hold {len(after)} entries; Exchange accepts about "
+            f"{ranges.MAX_REMOTE_IP_RANGES} and refuses more with AdminLimitExceededException. "
+            "Merge runs of addresses into ranges, or spread them over a second connector.")
+        for run, merged in ranges.merge_suggestions(after)[:10]:
+            plan.warnings.append(f"{len(run)} entries from {run[0].text} to {run[-1].text} "
+                                 f"could be one entry: {merged.text}")
+
+    servers = {s.name: s.addresses for s in exchange_servers(shell)}
+    for risk in ranges.risks(adding, exchange_servers=servers):
+        if allow_risky:
+            plan.warnings.append(f"{risk.message} (accepted: allow_risky is set)")
+        else:
+            plan.blockers.append(f"{risk.message}. Set allow_risky to accept it.")
+
+    _check_conflicts(shell, plan, target, after)
+
+
+def _check_conflicts(
+    shell: Shell, plan: RemoteIPRangesPlan, target: ReceiveConnector,
+    after: list[ranges.IPRangeEntry],
+) -> None:
+    """Predict Exchange's conflict rule between connectors of one server (same role, shared
+    binding): an identical or partly overlapping range on another connector is refused."""
+    for other in receive_connectors(shell, target.server):
+        if other.identity == target.identity or other.transport_role != target.transport_role:
+            continue
+        same = set(other.bindings) & set(target.bindings)
+        overlapping = same or _bindings_overlap(other.bindings, target.bindings)
+        if not overlapping:
+            continue
+        theirs = [ranges.from_exchange(t) for t in other.remote_ip_ranges]
+        for mine in after:
+            for entry in theirs:
+                if (same and mine == entry) or mine.partially_overlaps(entry):
+                    plan.blockers.append(
+                        f"{mine.text} conflicts with {entry.text} on {other.identity}, which "
+                        "shares a binding in the same transport role; Exchange refuses "
+                        "identical or partly overlapping ranges there")
+
+
+def _bindings_overlap(first: list[str], second: list[str]) -> bool:
+    def split(binding: str) -> tuple[str, str]:
+        address, _, port = binding.rpartition(":")
+        return address.strip("[]"), port
+
+    for a in map(split, first):
+        for b in map(split, second):
+            same_family = (":" in a[0]) == (":" in b[0])
+            wildcard = a[0] in {"0.0.0.0", "::"} or b[0] in {"0.0.0.0", "::"}
+            if a[1] == b[1] and same_family and wildcard:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Applying and verifying
+
+
+def verify(shell: Shell, plan: RemoteIPRangesPlan) -> Verification:
+    """Read the connector again and compare its entries with the planned after-state."""
+    actual = find_receive_connector(shell, plan.identity).remote_ip_ranges
+    expected_entries = {ranges.from_exchange(t): t for t in plan.after}
+    actual_entries = {ranges.from_exchange(t): t for t in actual}
+    return Verification(
+        identity=plan.identity,
+        expected=list(plan.after),
+        actual=list(actual),
+        missing=[t for e, t in expected_entries.items() if e not in actual_entries],
+        unexpected=[t for e, t in actual_entries.items() if e not in expected_entries],
+    )
+
+
+def refuse_if_blocked(plan: RemoteIPRangesPlan) -> None:
+    """Stop the run when the plan breaks a rule, in plan mode as in apply mode."""
+    if plan.blockers:
+        raise PlanRefused(plan.blockers)
+
+
+def apply_plan(shell: Shell, plan: RemoteIPRangesPlan) -> ApplyResult:
+    """Send the plan as one Set-ReceiveConnector edit, then verify.
+
+    Raises:
+        PlanRefused: the plan has blockers; nothing was sent.
+        ConcurrentChange: the connector changed since the plan was made; nothing was sent.
+        OutcomeUnknown: the Set call's answer was lost; ``error.reread`` holds the
+            verification made after reconnecting.
+        VerificationFailed: the connector read back differs from the plan.
+    """
+    refuse_if_blocked(plan)
+    if not plan.changed:
+        logger.info("%s: nothing to change", plan.identity)
+        return ApplyResult("no-op")
+
+    current = find_receive_connector(shell, plan.identity).remote_ip_ranges
+    if {ranges.from_exchange(t) for t in current} != {ranges.from_exchange(t)
+                                                       for t in plan.before}:
+        raise ConcurrentChange(plan.identity, plan.before, current)
+
+    logger.info("applying %s", plan.powershell)
+    try:
+        shell.invoke(SET_CMDLET, **plan.parameters)
+    except OutcomeUnknown as lost:
+        shell.reconnect()
+        lost.reread = verify(shell, plan)
+        raise
+    warnings = list(shell.transcript.entries[-1].warnings)
+    verification = verify(shell, plan)
+    if not verification.ok:
+        raise VerificationFailed(plan.identity, verification.missing, verification.unexpected)
+    return ApplyResult("applied", verification, warnings)
+
+
+def outcome_of(plan: RemoteIPRangesPlan, result: ApplyResult | None) -> str:
+    """The record's outcome: ``applied``, ``no-op``, or ``planned`` when apply was not asked."""
+    if result is not None:
+        return result.outcome
+    return "planned" if plan.changed else "no-op"

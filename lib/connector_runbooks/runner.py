@@ -1,0 +1,171 @@
+"""Run a runbook notebook headless with papermill, into a change record.
+
+The runner checks the parameters against the notebook's tagged parameters cell before anything
+runs, names the record, executes the notebook into the records folder, and makes sure the JSON
+summary beside it ends with an outcome: if the notebook failed before it could say so itself,
+the runner says ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, RunbookError
+from .records import ChangeRecord, load_summary, record_name, records_dir
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable naming the folder that holds the runbook notebooks.
+NOTEBOOKS_ENV = "CONNECTOR_RUNBOOKS_NOTEBOOKS"
+
+#: Parameters a runbook takes that name what the run is about, in order of preference.
+SUBJECT_PARAMETERS = ("connector", "subject", "servers", "server")
+
+#: Parameters ending so are paths; relative ones are resolved against the parameters file.
+PATH_SUFFIXES = ("_file", "_folder", "_path")
+
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
+
+
+@dataclass
+class RunResult:
+    """Where a run's record is and how it ended."""
+
+    notebook: Path
+    summary: Path
+    outcome: str
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.outcome in {"planned", "no-op", "applied", "passed"} else 1
+
+
+def notebooks_dir() -> Path:
+    """The folder of runbooks: $CONNECTOR_RUNBOOKS_NOTEBOOKS, else ``notebooks/`` of the
+    checkout this package was installed from."""
+    configured = os.environ.get(NOTEBOOKS_ENV)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def available_tasks() -> list[str]:
+    return sorted(p.stem for p in notebooks_dir().glob("*.ipynb"))
+
+
+def notebook_for(task: str) -> Path:
+    path = notebooks_dir() / f"{task}.ipynb"
+    if not path.is_file():
+        raise InputError(task, "no runbook of that name", source="task",
+                         accepted=", ".join(available_tasks()) or "none found")
+    return path
+
+
+def load_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML parameters file; errors name the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise InputError(str(path), f"cannot read the parameters file: {error.strerror}",
+                         source="--parameters-file") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        bad = text.splitlines()[mark.line] if mark is not None and text else text
+        raise InputError(bad, f"not valid YAML: {error.problem}", source=str(path),
+                         line=line) from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(text.strip()[:60], "a parameters file must be a mapping of "
+                         "name: value", source=str(path), line=1)
+    # A file named in a parameters file is found beside it, wherever the command runs from.
+    for name, value in data.items():
+        if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value:
+            candidate = Path(value).expanduser()
+            if not candidate.is_absolute():
+                data[name] = str((path.parent / candidate).resolve())
+    return data
+
+
+def check_parameters(
+    notebook: Path, parameters: dict[str, Any], *, source: str = "parameters"
+) -> None:
+    """Refuse unknown parameter names and anything that looks like a secret."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook))
+    for name in parameters:
+        if any(word in name.lower() for word in _SECRET_WORDS):
+            raise InputError(name, "secrets are never passed as parameters; they would be "
+                             "stored in the record", source=source,
+                             accepted="credentials from the environment or the keyring")
+        if name not in declared:
+            raise InputError(name, f"{notebook.name} has no such parameter", source=source,
+                             accepted=", ".join(sorted(declared)))
+
+
+def run(
+    task: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    apply: bool = False,
+    folder: str | os.PathLike[str] | None = None,
+    parameters_source: str = "parameters",
+) -> RunResult:
+    """Execute the runbook ``task`` into the records folder and return where the record is."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = notebook_for(task)
+    parameters = dict(parameters or {})
+    check_parameters(notebook, parameters, source=parameters_source)
+    if "apply" in papermill.inspect_notebook(str(notebook)):
+        parameters["apply"] = bool(apply or parameters.get("apply", False))
+    elif apply:
+        raise InputError("--apply", f"{task} changes nothing, so it has no apply step",
+                         source="command line")
+
+    out_dir = records_dir(folder).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subject = next((str(parameters[p]) for p in SUBJECT_PARAMETERS if parameters.get(p)), task)
+    name = record_name(task, subject)
+    parameters.update(records_dir=str(out_dir), record_name=name)
+    output = out_dir / f"{name}.ipynb"
+    summary = out_dir / f"{name}.json"
+
+    logger.info("running %s into %s", task, output)
+    error: str | None = None
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=parameters, cwd=os.getcwd(),
+            progress_bar=False, log_output=False, kernel_name="python3",
+        )
+    except PapermillExecutionError as failure:
+        error = f"{failure.ename}: {failure.evalue}"
+    except Exception as failure:  # the kernel died or the notebook could not be written
+        error = f"{type(failure).__name__}: {failure}"
+
+    if summary.exists():
+        data = load_summary(summary)
+        outcome = data.get("outcome", "failed")
+    else:
+        data, outcome = None, "failed"
+    if data is None or outcome == "running" or (error and outcome not in {"failed", "unknown"}):
+        record = ChangeRecord(task, parameters, subject=subject, folder=out_dir, name=name)
+        if data is not None:
+            record.data.update(data)
+        record.fail(RunbookError(error or "the notebook ended without closing its record"),
+                    outcome if outcome in {"failed", "unknown"} else "failed")
+        outcome = record.data["outcome"]
+    return RunResult(output, summary, outcome, error)

@@ -1,0 +1,24 @@
+"""Shared test set-up.
+
+Every test session gets its own simulated organization and records folder, through the
+environment variables the library reads, so notebook kernels started by nbval or papermill
+(which inherit the environment) never touch a user's real state or records.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="connector-runbooks-tests-"))
+os.environ["CONNECTOR_RUNBOOKS_STATE"] = str(_SESSION_DIR / "simulated-organization.json")
+os.environ["CONNECTOR_RUNBOOKS_RECORDS"] = str(_SESSION_DIR / "records")
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    """A fresh simulated organization state file for one test (created on first use)."""
+    return tmp_path / "organization.json"
