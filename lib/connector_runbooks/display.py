@@ -12,7 +12,8 @@ from .models import ReceiveConnector
 from .plan import ApplyResult, RemoteIPRangesPlan, Verification
 
 
-def _show(*objects: Any) -> None:
+def show(*objects: Any) -> None:
+    """Display each object: text as Markdown, anything else as Jupyter shows it."""
     try:
         from IPython.display import Markdown, display
     except ImportError:  # outside IPython, print plain text
@@ -75,17 +76,17 @@ def show_plan(plan: RemoteIPRangesPlan) -> None:
         parts.append("Blockers:\n\n" + "\n".join(f"- {b}" for b in plan.blockers))
     if plan.changed:
         parts.append(f"The one cmdlet apply will send:\n\n```powershell\n{plan.powershell}\n```")
-    _show(*parts)
+    show(*parts)
 
 
 def show_apply(result: ApplyResult | None, apply: bool) -> None:
     if not apply:
-        _show("Plan only: `apply` is false, so nothing was sent. Run again with `apply` "
+        show("Plan only: `apply` is false, so nothing was sent. Run again with `apply` "
               "set (or `--apply` on the command line) to make the change.")
     elif result is not None:
-        _show(f"Apply outcome: **{result.outcome}**")
+        show(f"Apply outcome: **{result.outcome}**")
         for warning in result.warnings:
-            _show(f"Exchange warned: {warning}")
+            show(f"Exchange warned: {warning}")
 
 
 def verification_table(verification: Verification) -> pd.DataFrame:
@@ -101,10 +102,10 @@ def verification_table(verification: Verification) -> pd.DataFrame:
 
 def show_verification(verification: Verification | None) -> None:
     if verification is None:
-        _show("Nothing to verify: no change was sent.")
+        show("Nothing to verify: no change was sent.")
         return
     verdict = ("**Verified**: the connector holds exactly the planned entries."
                if verification.ok else
                f"**Mismatch**: missing {verification.missing}, unexpected "
                f"{verification.unexpected}.")
-    _show(verdict, verification_table(verification))
+    show(verdict, verification_table(verification))
