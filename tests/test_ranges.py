@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from connector_runbooks.errors import InputError, InputErrors
 from connector_runbooks.ranges import (
     MAX_REMOTE_IP_RANGES,
     IPRangeEntry,
+    RangeIndex,
     compare,
     from_exchange,
     merge_suggestions,
@@ -223,6 +225,19 @@ def test_list_elements_are_split_too_and_numbered_by_position():
     assert [p.line for p in parsed] == [1, 2, 2]
 
 
+def test_address_objects_in_a_list_are_taken_as_their_text():
+    parsed = parse_entries([ipaddress.ip_network("192.0.2.0/24"), ipaddress.ip_address("::1")])
+
+    assert texts(parsed) == ["192.0.2.0/24", "::1"]
+
+
+def test_a_list_element_that_is_not_text_is_reported_with_its_position():
+    with pytest.raises(InputErrors) as caught:
+        parse_entries(["192.0.2.1", 5], source="parameter add_ranges")
+
+    assert [(e.value, e.line) for e in caught.value.errors] == [(5, 2)]
+
+
 def test_blank_tokens_and_comments_are_skipped():
     parsed = parse_entries("# printers\n\n192.0.2.1 # lobby\n , ;\n#192.0.2.99\n")
 
@@ -342,6 +357,27 @@ def test_compare_finds_partial_overlaps():
     assert result.contained == []
 
 
+def test_compare_finds_overlaps_in_any_order_of_existing_entries():
+    existing = entries("192.0.2.128/25", "0.0.0.0-255.255.255.255", "192.0.2.0-192.0.2.60")
+    [requested] = parse_entries("192.0.2.50-192.0.2.130")
+
+    result = compare(existing, [requested])
+
+    assert [other.text for _, other in result.partial_overlaps] == [
+        "192.0.2.0-192.0.2.60", "192.0.2.128/25"
+    ]
+    assert [other.text for _, other in result.contained] == ["0.0.0.0-255.255.255.255"]
+
+
+def test_range_index_finds_every_overlapping_entry_and_nothing_else():
+    index = RangeIndex(entries("0.0.0.0/0", "192.0.2.0/26", "192.0.2.64/26", "192.0.2.200",
+                               "2001:db8::/32"))
+
+    assert [e.text for e in index.overlapping(parse_entry("192.0.2.60-192.0.2.70"))] == [
+        "0.0.0.0/0", "192.0.2.0/26", "192.0.2.64/26"
+    ]
+
+
 def test_compare_reports_an_entry_repeated_in_the_request_once():
     requested = parse_entries("192.0.2.0/30\n192.0.2.0-192.0.2.3")
 
@@ -385,14 +421,19 @@ def test_private_and_documentation_ranges_are_not_public(text):
     assert risks(entries(text)) == []
 
 
-def test_public_ipv6_and_ipv4_mapped_ranges_are_public():
-    assert kinds(risks(entries("2606:4700::/48", "::ffff:8.8.8.8"))) == [
-        ("public", "2606:4700::/48"), ("public", "::ffff:8.8.8.8")
+def test_public_ipv6_and_ipv4_carrying_ranges_are_public():
+    assert kinds(risks(entries("2606:4700::/48", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8"))) == [
+        ("public", "2606:4700::/48"), ("public", "::ffff:8.8.8.8"), ("public", "64:ff9b::808:808")
     ]
 
 
 def test_a_range_larger_than_a_slash_16_is_wide():
-    assert kinds(risks(entries("10.0.0.0/15", "10.2.0.0/16"))) == [("wide", "10.0.0.0/15")]
+    found = risks(entries("10.0.0.0/15", "10.2.0.0/16"))
+
+    assert kinds(found) == [("wide", "10.0.0.0/15")]
+    assert found[0].message == (
+        "10.0.0.0/15 holds 131,072 addresses, more than a /16 network (65,536)"
+    )
 
 
 def test_the_wide_threshold_can_be_changed():
@@ -400,7 +441,10 @@ def test_the_wide_threshold_can_be_changed():
 
 
 def test_an_ipv6_range_larger_than_a_slash_48_is_wide():
-    assert kinds(risks(entries("2001:db8::/47"))) == [("wide", "2001:db8::/47")]
+    [risk] = risks(entries("2001:db8::/47"))
+
+    assert risk.kind == "wide"
+    assert risk.message == "2001:db8::/47 holds 2^81 addresses, more than a /48 network (2^80)"
 
 
 def test_a_range_containing_an_exchange_server_names_server_and_address():

@@ -12,6 +12,7 @@ It is part of the domain core: it uses the standard library only and imports no 
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import logging
 import os
@@ -211,6 +212,8 @@ def normalize_text(text: str) -> str:
 # --- parsing one entry ---------------------------------------------------------------------
 
 _ADDRESS_AND_PORT = re.compile(r"^\d{1,3}(\.\d{1,3}){3}:\d+$")
+# "192.0.2.1 192.0.2.2": two entries where a separator was forgotten, not a stray space.
+_SPACE_BETWEEN_DIGITS = re.compile(r"[0-9a-fA-F]\s+[0-9a-fA-F]")
 
 
 class _Rejected(Exception):
@@ -333,7 +336,7 @@ def parse_entry(text: str, *, source: str = "input", line: int | None = None) ->
         return _parse(normalized)
     except _Rejected as rejected:
         problem = str(rejected)
-        if _WHITESPACE.search(text.strip()) and re.search(r"[0-9a-fA-F]\s+[0-9a-fA-F]", text):
+        if _SPACE_BETWEEN_DIGITS.search(text):
             problem += "; if these are several entries, separate them with commas or line breaks"
         raise InputError(text, problem, source=source, line=line, accepted=ACCEPTED) from None
 
@@ -368,12 +371,15 @@ def _tokens(text: str) -> Iterable[tuple[int, str]]:
                 yield number, token.strip()
 
 
-def _parse_tokens(
-    tokens: Iterable[tuple[int | None, str]], source: str
-) -> list[SourcedEntry]:
+def _parse_tokens(tokens: Iterable[tuple[int | None, object]], source: str) -> list[SourcedEntry]:
+    """Parse every token, then raise one InputErrors naming all that failed, if any did."""
     entries: list[SourcedEntry] = []
     errors: list[InputError] = []
     for line, token in tokens:
+        if not isinstance(token, str):
+            errors.append(InputError(token, "is not text", source=source, line=line,
+                                     accepted=ACCEPTED))
+            continue
         try:
             entry = parse_entry(token, source=source, line=line)
         except InputError as error:
@@ -383,6 +389,23 @@ def _parse_tokens(
     if errors:
         raise InputErrors(errors)
     return entries
+
+
+_ADDRESS_OBJECTS = (
+    ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network
+)
+
+
+def _list_tokens(elements: Iterable[object]) -> Iterable[tuple[int, object]]:
+    """Yield (position from 1, token) for each element of a list, split like a string."""
+    for index, element in enumerate(elements, start=1):
+        # Address and network objects from a notebook are as good as their text.
+        if isinstance(element, _ADDRESS_OBJECTS):
+            element = str(element)
+        if isinstance(element, str):
+            yield from ((index, token) for _, token in _tokens(element))
+        else:
+            yield index, element
 
 
 def parse_entries(
@@ -409,32 +432,13 @@ def parse_entries(
     if value is None:
         return []
 
+    tokens: Iterable[tuple[int | None, object]]
     if isinstance(value, str):
-        pairs = list(_tokens(value))
+        # A one-line parameter has no line to point to; a multi-line one (YAML block) does.
         multi_line = len(value.splitlines()) > 1
-        tokens: list[tuple[int | None, str]] = [
-            (number if multi_line else None, token) for number, token in pairs
-        ]
+        tokens = [(number if multi_line else None, token) for number, token in _tokens(value)]
     else:
-        tokens = []
-        problems: list[InputError] = []
-        for index, element in enumerate(value, start=1):
-            if isinstance(element, (ipaddress.IPv4Address, ipaddress.IPv6Address,
-                                    ipaddress.IPv4Network, ipaddress.IPv6Network)):
-                element = str(element)
-            if not isinstance(element, str):
-                problems.append(InputError(element, "is not text", source=source, line=index,
-                                           accepted=ACCEPTED))
-                continue
-            tokens.extend((index, token) for _, token in _tokens(element))
-        if problems:
-            # Report the wrong types together with any unreadable text in the other elements.
-            try:
-                _parse_tokens(tokens, source)
-            except InputErrors as more:
-                problems.extend(more.errors)
-            problems.sort(key=lambda e: e.line or 0)
-            raise InputErrors(problems)
+        tokens = _list_tokens(value)
 
     entries = _parse_tokens(tokens, source)
     logger.debug("read %d entries from %s", len(entries), source)
@@ -495,6 +499,44 @@ class Comparison:
     new: list[SourcedEntry] = field(default_factory=list)
 
 
+class RangeIndex:
+    """Entries sorted by start, to find those that overlap an entry without a full scan.
+
+    A connector can hold 1,200 entries and a request as many, so comparing every pair costs
+    seconds; here each lookup visits only entries that start before the entry ends and, thanks
+    to the running maximum of ends, stops as soon as no earlier entry can reach it.
+
+    Args:
+        entries: the entries to look in, for example a connector's current list.
+    """
+
+    def __init__(self, entries: Iterable[IPRangeEntry]) -> None:
+        spaces: dict[tuple[int, str], list[IPRangeEntry]] = {}
+        for entry in entries:
+            spaces.setdefault((entry.version, entry.zone), []).append(entry)
+        self._spaces = {}
+        for space, members in spaces.items():
+            members.sort()
+            ends, reach = [], -1
+            for member in members:
+                reach = max(reach, int(member.last))
+                ends.append(reach)
+            self._spaces[space] = (members, [int(m.first) for m in members], ends)
+
+    def overlapping(self, entry: IPRangeEntry) -> list[IPRangeEntry]:
+        """The indexed entries sharing at least one address with ``entry``, sorted."""
+        members, starts, reach = self._spaces.get((entry.version, entry.zone), ([], [], []))
+        low, high = int(entry.first), int(entry.last)
+        found = []
+        for i in range(bisect.bisect_right(starts, high) - 1, -1, -1):
+            if reach[i] < low:
+                break
+            if int(members[i].last) >= low:
+                found.append(members[i])
+        found.reverse()
+        return found
+
+
 def compare(existing: Iterable[IPRangeEntry], requested: Iterable[SourcedEntry]) -> Comparison:
     """Compare requested entries with existing ones by their bounds, as Exchange does.
 
@@ -506,6 +548,7 @@ def compare(existing: Iterable[IPRangeEntry], requested: Iterable[SourcedEntry])
     """
     current = list(existing)
     by_key = {entry.key: entry for entry in current}
+    index = RangeIndex(current)
     result = Comparison()
     seen: set[tuple[int, int, int, str]] = set()
 
@@ -521,11 +564,12 @@ def compare(existing: Iterable[IPRangeEntry], requested: Iterable[SourcedEntry])
             continue
         result.new.append(sourced)
 
-        wider = [other for other in current if other.contains(entry)]
+        overlapping = index.overlapping(entry)
+        wider = [other for other in overlapping if other.contains(entry)]
         if wider:
             result.contained.append((sourced, min(wider, key=lambda other: other.size)))
         result.partial_overlaps.extend(
-            (sourced, other) for other in current if entry.partially_overlaps(other)
+            (sourced, other) for other in overlapping if entry.partially_overlaps(other)
         )
     return result
 
@@ -599,7 +643,9 @@ _PUBLIC_V6 = _subtract(
                 "2001:20::/28", "2001:30::/28"),
     ),
 )
-_MAPPED_V4 = _blocks("::ffff:0:0/96")[0]
+# Prefixes that carry an IPv4 address in their last 32 bits: IPv4-mapped (an IPv4 client seen
+# through a dual-stack socket) and the NAT64 well-known prefix. They are as public as that address.
+_IPV4_CARRIERS = _blocks("::ffff:0:0/96", "64:ff9b::/96")
 
 
 def _first_uncovered(low: int, high: int, covered: list[tuple[int, int]]) -> int | None:
@@ -623,17 +669,24 @@ def _first_public(entry: IPRangeEntry) -> IPAddress | None:
         found = _first_uncovered(low, high, _NOT_PUBLIC_V4)
         return None if found is None else ipaddress.IPv4Address(found)
 
-    # IPv4-mapped addresses are IPv4 hosts seen through a dual-stack socket.
-    mapped_low, mapped_high = max(low, _MAPPED_V4[0]), min(high, _MAPPED_V4[1])
-    if mapped_low <= mapped_high:
-        base = _MAPPED_V4[0]
-        found = _first_uncovered(mapped_low - base, mapped_high - base, _NOT_PUBLIC_V4)
-        if found is not None:
-            return ipaddress.IPv6Address(base + found)
+    for base, end in _IPV4_CARRIERS:
+        carried_low, carried_high = max(low, base), min(high, end)
+        if carried_low <= carried_high:
+            found = _first_uncovered(carried_low - base, carried_high - base, _NOT_PUBLIC_V4)
+            if found is not None:
+                return ipaddress.IPv6Address(base + found)
     for a, b in _PUBLIC_V6:
         if a <= high and low <= b:
             return ipaddress.IPv6Address(max(a, low))
     return None
+
+
+def _count(number: int) -> str:
+    """An address count a person can read: 65,536, or 2^80 for IPv6-sized numbers."""
+    if number < 10**10:
+        return f"{number:,}"
+    exponent = number.bit_length() - 1
+    return f"2^{exponent}" if number == 1 << exponent else f"more than 2^{exponent}"
 
 
 def _server_addresses(
@@ -697,8 +750,9 @@ def risks(
                                   f"{_display(public)}): hosts on the Internet would be allowed"))
             if entry.size > limits[entry.version]:
                 found.append(Risk("wide", entry,
-                                  f"{entry} holds {entry.size:,} addresses, more than a "
-                                  f"/{prefixes[entry.version]} ({limits[entry.version]:,})"))
+                                  f"{entry} holds {_count(entry.size)} addresses, more than a "
+                                  f"/{prefixes[entry.version]} network "
+                                  f"({_count(limits[entry.version])})"))
 
         for server, address in servers:
             if entry.contains_address(address):
