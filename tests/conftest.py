@@ -22,3 +22,13 @@ os.environ["CONNECTOR_RUNBOOKS_RECORDS"] = str(_SESSION_DIR / "records")
 def state_path(tmp_path: Path) -> Path:
     """A fresh simulated organization state file for one test (created on first use)."""
     return tmp_path / "organization.json"
+
+
+if "sim_org" not in globals():
+
+    @pytest.fixture
+    def sim_org(tmp_path: Path):
+        """A simulated organization holding the demo organization, on its own state file."""
+        from connector_runbooks.simulated import Organization
+
+        return Organization(tmp_path / "sim-organization.json")

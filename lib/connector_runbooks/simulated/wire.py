@@ -41,7 +41,9 @@ class WireObject:
     Args:
         type_names: the type chain, most derived first, ending with ``System.Object``.
         to_string: what ``ToString()`` gives, for example ``EX01\\Relay Scanners``.
-        properties: property name → str, int, bool, None or :class:`MultiValued`.
+        properties: property name → str, int, bool, None, :class:`MultiValued`, or an aware
+            ``datetime.datetime`` for DateTime properties (WhenChanged, queue retry times), as
+            a real server sends them.
     """
 
     type_names: list[str]
