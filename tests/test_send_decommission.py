@@ -1,0 +1,107 @@
+"""Retiring a server: one plan over every Send connector, applied connector by connector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector_runbooks import send
+from connector_runbooks.errors import ConcurrentChange, PlanRefused
+from connector_runbooks.simulated.shell import SimulatedShell
+from send_helpers import ReadOnlyShell, connector, sets
+
+EDGESYNC = "EdgeSync - Default-First-Site-Name to Internet"
+
+
+@pytest.fixture
+def shell(state_path: Path) -> SimulatedShell:
+    return SimulatedShell(state_path)
+
+
+def test_the_plan_lists_every_connector_that_names_the_server(state_path: Path) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "ex01.corp.example.com",
+                                  replace_with="EX03")
+
+    assert plan.server == "EX01"
+    assert [s.identity for s in plan.steps] == ["To Internet", "To Partner"]
+    assert plan.not_listed == [EDGESYNC]
+    assert not plan.blockers
+
+
+def test_the_only_source_server_is_refused_without_a_replacement(state_path: Path) -> None:
+    guarded = ReadOnlyShell(state_path)
+    plan = send.plan_decommission(guarded, "EX01")
+
+    assert plan.blockers == [
+        "removing EX01 would leave To Partner without source servers; Exchange refuses an "
+        "empty list. Name a server in replace_with to take over from EX01 there, or change "
+        "that connector first."]
+    with pytest.raises(PlanRefused):
+        send.apply_decommission(guarded, plan)
+
+
+def test_a_replacement_is_added_only_where_the_server_was_alone(shell: SimulatedShell) -> None:
+    plan = send.plan_decommission(shell, "EX01", replace_with="EX03")
+
+    send.apply_decommission(shell, plan)
+
+    assert [s.parameters["SourceTransportServers"] for s in sets(shell)] == [
+        {"Remove": ["EX01"]}, {"Add": ["EX03"], "Remove": ["EX01"]}]
+    assert connector(shell, "To Internet").source_transport_servers == ["EX02"]
+    assert connector(shell, "To Partner").source_transport_servers == ["EX03"]
+
+
+def test_each_connector_is_verified_before_the_next_is_changed(shell: SimulatedShell) -> None:
+    seen: list[tuple[str, bool]] = []
+    plan = send.plan_decommission(shell, "EX01", replace_with="EX03")
+
+    result = send.apply_decommission(
+        shell, plan, on_applied=lambda step, r: seen.append((step.identity, r.verification.ok)))
+
+    assert seen == [("To Internet", True), ("To Partner", True)]
+    assert result.outcome == "applied"
+    cmdlets = [e.cmdlet for e in shell.transcript.entries]
+    first_set = cmdlets.index("Set-SendConnector")
+    assert cmdlets[first_set + 1] == "Get-SendConnector"  # verified before the second Set
+
+
+def test_an_unknown_replacement_is_refused_even_where_unused(state_path: Path) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "EX02", replace_with="EX99")
+
+    assert any("EX99" in b for b in plan.blockers)
+
+
+def test_an_unknown_server_listed_nowhere_is_refused(state_path: Path) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "EX7")
+
+    assert plan.blockers and "EX7" in plan.blockers[0] and not plan.steps
+
+
+def test_retiring_the_edge_server_is_refused_where_it_is_alone(state_path: Path) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "EDGE01")
+
+    assert any(EDGESYNC in b for b in plan.blockers)
+
+
+def test_a_connector_changed_midway_stops_there_and_keeps_what_was_done(
+    state_path: Path,
+) -> None:
+    class MeddlingShell(SimulatedShell):
+        """Someone else edits To Partner right after the first connector is changed."""
+
+        def _invoke(self, cmdlet, parameters):
+            result = super()._invoke(cmdlet, parameters)
+            if cmdlet == "Set-SendConnector" and parameters["Identity"] == "To Internet":
+                super()._invoke(cmdlet, {"Identity": "To Partner",
+                                         "SourceTransportServers": {"Add": ["EX02"]}})
+            return result
+
+    shell = MeddlingShell(state_path)
+    done: list[str] = []
+    plan = send.plan_decommission(shell, "EX01", replace_with="EX03")
+
+    with pytest.raises(ConcurrentChange):
+        send.apply_decommission(shell, plan, on_applied=lambda step, r: done.append(step.identity))
+    assert done == ["To Internet"]
+    assert "EX01" in connector(shell, "To Partner").source_transport_servers

@@ -1,0 +1,151 @@
+"""SourceTransportServers plans: the checks before the plan, hashtable edits, and verification."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector_runbooks import send
+from connector_runbooks.errors import ConcurrentChange, InputError, InputErrors, PlanRefused
+from connector_runbooks.simulated.shell import SimulatedShell
+from send_helpers import ReadOnlyShell, connector, sets
+
+INTERNET = "To Internet"
+
+
+@pytest.fixture
+def shell(state_path: Path) -> SimulatedShell:
+    return SimulatedShell(state_path)
+
+
+@pytest.fixture
+def guarded(state_path: Path) -> ReadOnlyShell:
+    return ReadOnlyShell(state_path)
+
+
+def test_adding_a_server_plans_one_hashtable_edit(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="EX03")
+
+    assert plan.parameters == {"Identity": INTERNET,
+                               "SourceTransportServers": {"Add": ["EX03"]}}
+    assert plan.before == ["EX01", "EX02"] and plan.after == ["EX03", "EX01", "EX02"]
+    assert "-SourceTransportServers @{Add=EX03}" in plan.powershell
+    assert not plan.blockers
+
+
+def test_a_server_given_by_fqdn_is_sent_by_its_name(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="ex03.corp.example.com")
+
+    assert plan.add == ["EX03"]
+
+
+def test_only_hashtable_edits_are_sent_for_source_servers(shell: SimulatedShell) -> None:
+    send.apply_plan(shell, send.plan_source_servers(shell, INTERNET, add="EX03"))
+    send.apply_plan(shell, send.plan_source_servers(shell, INTERNET, remove="EX01"))
+
+    edits = [entry.parameters["SourceTransportServers"] for entry in sets(shell)]
+    assert edits == [{"Add": ["EX03"]}, {"Remove": ["EX01"]}]
+    assert connector(shell, INTERNET).source_transport_servers == ["EX03", "EX02"]
+
+
+def test_apply_verifies_by_reading_the_connector_again(shell: SimulatedShell) -> None:
+    result = send.apply_plan(shell, send.plan_source_servers(shell, INTERNET, add="EX03"))
+
+    assert result.outcome == "applied" and result.verification.ok
+    assert shell.transcript.entries[-1].cmdlet == "Get-SendConnector"
+
+
+def test_an_unknown_server_is_refused_naming_it_and_nothing_is_sent(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="EX09")
+
+    assert any("EX09" in b and "no Exchange server of that name" in b for b in plan.blockers)
+    with pytest.raises(PlanRefused, match="EX09"):
+        send.apply_plan(guarded, plan)
+
+
+def test_an_edge_server_on_a_mailbox_sourced_connector_is_refused(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="EDGE01")
+
+    assert any("EDGE01" in b and "does not mix Edge and Mailbox" in b for b in plan.blockers)
+    with pytest.raises(PlanRefused):
+        send.apply_plan(guarded, plan)
+
+
+def test_a_mailbox_server_on_the_edgesync_connector_is_refused(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_source_servers(
+        guarded, "EdgeSync - Default-First-Site-Name to Internet", add="EX03")
+
+    assert any("EX03" in b and "EDGE01" in b for b in plan.blockers)
+
+
+def test_a_removal_that_empties_the_list_is_refused_and_nothing_is_sent(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_source_servers(guarded, "To Partner", remove="EX01")
+
+    assert any("EX01" in b and "without source servers" in b for b in plan.blockers)
+    with pytest.raises(PlanRefused):
+        send.apply_plan(guarded, plan)
+
+
+def test_removing_and_adding_in_one_change_keeps_the_list_filled(shell: SimulatedShell) -> None:
+    plan = send.plan_source_servers(shell, "To Partner", add="EX03", remove="EX01")
+
+    send.apply_plan(shell, plan)
+
+    assert sets(shell)[0].parameters["SourceTransportServers"] == {"Add": ["EX03"],
+                                                                   "Remove": ["EX01"]}
+    assert connector(shell, "To Partner").source_transport_servers == ["EX03"]
+
+
+def test_a_server_of_an_unsupported_version_is_refused(state_path: Path) -> None:
+    shell = ReadOnlyShell(state_path)
+    server = send.organization_servers(shell)[0]
+    server.record["AdminDisplayVersion"] = server.version = "Version 15.0 (Build 1497.2)"
+
+    assert "15.0" in send.source_server_problem(server)
+    assert "15.1" in send.source_server_problem(server)
+
+
+def test_a_server_already_listed_is_reported_not_sent(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="ex02")
+
+    assert not plan.changed
+    assert plan.unchanged[0].reason == f"already a source server of {INTERNET} as EX02"
+
+
+def test_removing_a_server_not_listed_is_reported_not_sent(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, remove="EX03")
+
+    assert not plan.changed
+    assert plan.unchanged[0].reason == f"not a source server of {INTERNET}"
+
+
+def test_malformed_names_are_all_refused_before_anything_is_read(
+    guarded: ReadOnlyShell,
+) -> None:
+    with pytest.raises(InputErrors) as failure:
+        send.plan_source_servers(guarded, INTERNET, add=["EX03", "EX04!"], remove="-bad-")
+
+    assert [(e.source, e.line, e.value) for e in failure.value.errors] == [
+        ("parameter add", 2, "EX04!"), ("parameter remove", None, "-bad-")]
+    assert not guarded.transcript.entries
+
+
+def test_an_unknown_connector_lists_the_ones_that_exist(guarded: ReadOnlyShell) -> None:
+    with pytest.raises(InputError, match="To Partner"):
+        send.plan_source_servers(guarded, "To Intranet", add="EX03")
+
+
+def test_a_change_made_after_the_plan_stops_the_apply(shell: SimulatedShell) -> None:
+    plan = send.plan_source_servers(shell, INTERNET, add="EX03")
+    send.apply_plan(shell, send.plan_source_servers(shell, INTERNET, remove="EX01"))
+
+    with pytest.raises(ConcurrentChange):
+        send.apply_plan(shell, plan)
+    assert len(sets(shell)) == 1
