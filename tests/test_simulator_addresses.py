@@ -1,4 +1,4 @@
-"""The simulator's own strict parsers for IP ranges and bindings (exchange-connectors.md 5.4-5.5)."""
+"""The simulator's own strict parsers for IP ranges and bindings (reference 5.4-5.5)."""
 
 from __future__ import annotations
 
@@ -71,3 +71,23 @@ def test_the_simulator_never_imports_the_lenient_parser():
             "print('connector_runbooks.ranges' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_first_clash_agrees_with_comparing_every_pair():
+    import random
+
+    from connector_runbooks.simulated.addresses import first_clash
+
+    rng = random.Random(7)
+
+    def some_range():
+        low = rng.randrange(0, 200)
+        return parse_ip_range(f"10.0.0.{low}-10.0.0.{min(255, low + rng.randrange(0, 40))}")
+
+    for _ in range(300):
+        mine = [some_range() for _ in range(rng.randrange(1, 6))]
+        theirs = [some_range() for _ in range(rng.randrange(1, 6))] + [parse_ip_range("fd00::1")]
+        for identical in (True, False):
+            brute = any(m.partly_overlaps(t) or (identical and m.same_entry(t))
+                        for m in mine for t in theirs)
+            assert (first_clash(mine, theirs, identical_clashes=identical) is not None) == brute

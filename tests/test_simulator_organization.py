@@ -132,3 +132,9 @@ def test_connect_simulated_path_runs_against_that_file(tmp_path):
         shell.invoke("Set-ReceiveConnector", Identity=RELAY, RemoteIPRanges=[])
     assert caught.value.message == "You must provide a value for this property."
     assert path.exists()
+
+
+def test_a_null_identity_for_a_change_fails_binding(sim_org):
+    error = sim_org.execute("Set-ReceiveConnector", {"Identity": None, "Comment": "x"}).errors[0]
+    assert error.terminating
+    assert error.message == "Cannot bind argument to parameter 'Identity' because it is null."

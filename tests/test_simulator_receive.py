@@ -132,8 +132,8 @@ def test_an_empty_plain_list_fails_with_the_same_text(sim_org):
 def test_cidr_and_range_with_equal_bounds_are_one_entry(sim_org):
     sim_org.execute("Set-ReceiveConnector",
                     {"Identity": RELAY, "RemoteIPRanges": {"Add": "10.0.0.0/30"}})
-    error = only_error(sim_org.execute(
-        "Set-ReceiveConnector", {"Identity": RELAY, "RemoteIPRanges": {"Add": "10.0.0.0-10.0.0.3"}}))
+    error = only_error(sim_org.execute("Set-ReceiveConnector", {
+        "Identity": RELAY, "RemoteIPRanges": {"Add": "10.0.0.0-10.0.0.3"}}))
     assert error.reason == "ValueAlreadyPresentException"
     assert "10.0.0.0-10.0.0.3" in error.message
 
@@ -218,7 +218,8 @@ def test_partial_overlap_on_a_shared_binding_is_a_mapping_conflict(sim_org):
     # Both relay connectors listen on 0.0.0.0:25 in the FrontendTransport role; this range cuts
     # through Relay Scanners' 10.20.3.10-10.20.3.20 without containing it or lying inside it.
     error = only_error(sim_org.execute("Set-ReceiveConnector", {
-        "Identity": "EX01\\Relay Applications", "RemoteIPRanges": {"Add": "10.20.3.15-10.20.3.30"}}))
+        "Identity": "EX01\\Relay Applications",
+        "RemoteIPRanges": {"Add": "10.20.3.15-10.20.3.30"}}))
     assert error.reason == "ConnectorMappingConflictException"
     assert "EX01\\Relay Scanners" in error.message
 
@@ -266,8 +267,8 @@ def test_scalar_settings_are_stored_and_shown(sim_org):
 
 
 def test_basic_auth_require_tls_without_basic_auth_is_refused(sim_org):
-    error = only_error(sim_org.execute("Set-ReceiveConnector",
-                                       {"Identity": RELAY, "AuthMechanism": "Tls, BasicAuthRequireTLS"}))
+    error = only_error(sim_org.execute("Set-ReceiveConnector", {
+        "Identity": RELAY, "AuthMechanism": "Tls, BasicAuthRequireTLS"}))
     assert error.reason == "DataValidationException"
 
 
@@ -309,7 +310,7 @@ def test_new_hub_connector_on_port_25_is_a_role_conflict(sim_org):
         "Name": "Relay Cameras", "Server": "EX03", "TransportRole": "HubTransport",
         "Bindings": "0.0.0.0:25", "RemoteIPRanges": "10.60.0.1"}))
     assert error.reason == "ReceiveConnectorRoleConflictException"
-    assert sim_org.execute("Get-ReceiveConnector", {"Server": "EX03"}).output.__len__() == 5
+    assert len(sim_org.execute("Get-ReceiveConnector", {"Server": "EX03"}).output) == 5
 
 
 def test_new_with_custom_permission_group_is_refused(sim_org):

@@ -281,6 +281,11 @@ def bind(parameters: list[Parameter], given: dict[str, Any]) -> dict[str, Any]:
                 'values, use the array syntax. For example, "-parameter value1,value2,value3".',
                 "ParameterAlreadyBound", parameter.name,
             )
+        if value is None and parameter.mandatory:
+            raise binding_failure(
+                f"Cannot bind argument to parameter '{parameter.name}' because it is null.",
+                "ParameterArgumentValidationErrorNullNotAllowed", parameter.name,
+            )
         bound[parameter.name] = parameter.convert(parameter.name, value)
 
     missing = [p.name for p in parameters if p.mandatory and bound.get(p.name) is None]

@@ -112,15 +112,17 @@ def edit_list(prop: str, current: list[str], edit: ListEdit, parse: Parser,
         kept = [parse(prop, value) for value in current]
         removals = parsed(edit.remove)
         refuse_repeats(edit.remove, removals)
+        kept_keys = {k.key for k in kept}
         for value, element in zip(edit.remove, removals):
-            if element.key not in {k.key for k in kept}:
+            if element.key not in kept_keys:
                 raise CmdletFailure(
                     NOT_PRESENT,
                     f"The value \"{value}\" can't be removed from {prop} because it isn't "
                     "present.",
                     target=value,
                 )
-            kept = [k for k in kept if k.key != element.key]
+        removed = {element.key for element in removals}
+        kept = [k for k in kept if k.key not in removed]
         additions = parsed(edit.add)
         refuse_repeats(edit.add, additions)
         present = {k.key: k.display for k in kept}

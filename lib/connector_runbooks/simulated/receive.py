@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from . import binding as b
-from .addresses import parse_ip_binding, parse_ip_range
+from .addresses import first_clash, parse_ip_binding, parse_ip_range
 from .binding import Parameter
 from .failures import (
     CmdletFailure,
@@ -91,10 +91,13 @@ _USAGE_EXCEPTIONS = {
     "Partner": "ParameterErrorForPartnerUsageException",
 }
 
-_ROLE_CONFLICT = (
-    'The values that you specified for the Bindings and RemoteIPRanges parameters conflict with '
-    'the settings on Receive connector "{other}". Receive connectors assigned to different '
-    "Transport roles on a single server must listen on unique local IP address & port bindings."
+_CONFLICT_FIRST_SENTENCE = (
+    "The values that you specified for the Bindings and RemoteIPRanges parameters conflict with "
+    'the settings on Receive connector "{other}".'
+)
+_ROLE_CONFLICT = _CONFLICT_FIRST_SENTENCE + (
+    " Receive connectors assigned to different Transport roles on a single server must listen "
+    "on unique local IP address & port bindings."
 )
 
 
@@ -323,22 +326,22 @@ def check_conflicts(state: OrgState, connector: dict[str, Any]) -> None:
         overlapping = same or any(mine.overlaps(their) for mine in bindings for their in theirs)
         if not overlapping:
             continue
-        first_sentence = _ROLE_CONFLICT.format(other=identity_of(other))
         if other["TransportRole"] != connector["TransportRole"]:
-            raise CmdletFailure("ReceiveConnectorRoleConflictException", first_sentence,
+            raise CmdletFailure("ReceiveConnectorRoleConflictException",
+                                _ROLE_CONFLICT.format(other=identity_of(other)),
                                 target=identity_of(connector))
-        for mine in ranges:
-            for their in (parse_ip_range(v) for v in other["RemoteIPRanges"]):
-                clash = mine.partly_overlaps(their) or (same and mine.same_entry(their))
-                if clash:
-                    kind = "is the same as" if mine.same_entry(their) else "partly overlaps"
-                    raise CmdletFailure(
-                        "ConnectorMappingConflictException",
-                        first_sentence.split(". ")[0] + ". "
-                        f"The remote IP range \"{mine}\" {kind} the range \"{their}\" of that "
-                        "connector on a shared binding.",
-                        target=identity_of(connector),
-                    )
+        clash = first_clash(ranges, [parse_ip_range(v) for v in other["RemoteIPRanges"]],
+                            identical_clashes=same)
+        if clash:
+            mine, their = clash
+            kind = "is the same as" if mine.same_entry(their) else "partly overlaps"
+            raise CmdletFailure(
+                "ConnectorMappingConflictException",
+                _CONFLICT_FIRST_SENTENCE.format(other=identity_of(other))
+                + f" The remote IP range \"{mine}\" {kind} the range \"{their}\" of that "
+                "connector on a shared binding.",
+                target=identity_of(connector),
+            )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -56,7 +56,8 @@ _LOG_LIMITS: dict[str, Any] = {
 
 def _log_folders(service_folder: str) -> dict[str, str]:
     base = EXCHANGE_INSTALL_PATH + f"TransportRoles\\Logs\\{service_folder}\\ProtocolLog\\"
-    return {"ReceiveProtocolLogPath": base + "SmtpReceive", "SendProtocolLogPath": base + "SmtpSend"}
+    return {"ReceiveProtocolLogPath": base + "SmtpReceive",
+            "SendProtocolLogPath": base + "SmtpSend"}
 
 
 # Defaults of the settings shared by all connectors of one service (protocol-logs.md 3.2 and
