@@ -20,7 +20,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import ExchangeError, RunbookError
-from .send import SendConnector, find_send_connector, read_server_names
+from .plan import ApplyResult
+from .send import (
+    SOURCE_TRANSPORT_SERVERS,
+    DecommissionPlan,
+    DecommissionResult,
+    SendConnector,
+    SendConnectorPlan,
+    find_send_connector,
+    read_server_names,
+)
 from .shell import Shell
 
 logger = logging.getLogger(__name__)
@@ -261,10 +270,38 @@ def check_queues(
     return health
 
 
-def raise_if_failed(health: QueueHealth) -> None:
-    """Make a scheduled run fail (and exit non-zero) when mail is not leaving."""
-    if not health.passed:
-        raise QueueCheckFailed(health.problems)
+def raise_if_failed(*checks: QueueHealth) -> None:
+    """Make a run fail (and a scheduled one exit non-zero) when mail is not leaving."""
+    problems = [problem for health in checks for problem in health.problems]
+    if problems:
+        raise QueueCheckFailed(problems)
+
+
+def check_after_apply(
+    shell: Shell,
+    plan: SendConnectorPlan | DecommissionPlan,
+    result: ApplyResult | DecommissionResult | None,
+) -> list[QueueHealth]:
+    """The queue checks an applied change calls for, one per connector; only reads.
+
+    Added source servers have their queues checked on the connector they joined; added smart
+    hosts have every source server of the connector checked. Nothing is checked when nothing
+    was applied or nothing was added.
+    """
+    if result is None:
+        return []
+    if isinstance(plan, DecommissionPlan):
+        assert isinstance(result, DecommissionResult)
+        pairs = [(step, result.steps.get(step.identity)) for step in plan.steps]
+    else:
+        pairs = [(plan, result)]
+    checks = []
+    for step, applied in pairs:
+        if applied is None or applied.outcome != "applied" or not step.add:
+            continue
+        servers = step.add if step.property_name == SOURCE_TRANSPORT_SERVERS else None
+        checks.append(check_queues(shell, step.identity, servers=servers))
+    return checks
 
 
 def _serves(queue: dict[str, Any], connector: SendConnector) -> bool:

@@ -240,6 +240,11 @@ _KEYS: dict[str, Callable[[str], Hashable]] = {
 }
 
 
+def value_key(property_name: str, text: str) -> Hashable:
+    """What makes two values of ``property_name`` the same value to Exchange."""
+    return _KEYS[property_name](text)
+
+
 # ---------------------------------------------------------------------------------------------
 # The plan
 
