@@ -139,8 +139,19 @@ def test_the_all_addresses_range_is_refused_without_the_override(shell: Simulate
     allowed = planning.plan_remote_ip_ranges(shell, NEW, add="0.0.0.0-255.255.255.255",
                                              allow_risky=True)
 
-    assert refused.blockers and not allowed.blockers
-    assert any("allow_risky" in w for w in allowed.warnings)
+    assert any("Set allow_risky" in b for b in refused.blockers)
+    assert not any("allow_risky" in b for b in allowed.blockers)
+    assert any("allow_risky is set" in w for w in allowed.warnings)
+
+
+def test_a_range_another_connector_of_the_server_holds_is_refused(
+    shell: SimulatedShell,
+) -> None:
+    theirs = entries_of(shell, r"EX01\Relay Applications")[0]
+
+    plan = planning.plan_remote_ip_ranges(shell, OLD, add=theirs)
+
+    assert any("Relay Applications" in b for b in plan.blockers)
 
 
 def test_a_range_holding_an_exchange_server_is_refused(shell: SimulatedShell) -> None:
@@ -186,13 +197,23 @@ def test_copy_from_adds_only_what_the_target_lacks(shell: SimulatedShell) -> Non
     assert all(u.source == f"connector {OLD}" for u in plan.unchanged)
 
 
+def test_a_fresh_plan_costs_one_read_one_write_and_one_verifying_read(
+    shell: SimulatedShell,
+) -> None:
+    plan = planning.plan_remote_ip_ranges(shell, NEW, add="10.50.0.1")
+    planning.apply_plan(shell, plan)
+
+    calls = [e.cmdlet for e in shell.transcript.entries if e.cmdlet != "Get-ExchangeServer"]
+    assert calls == ["Get-ReceiveConnector", "Set-ReceiveConnector", "Get-ReceiveConnector"]
+
+
 def test_a_change_made_after_the_plan_stops_the_apply(shell: SimulatedShell) -> None:
     plan = planning.plan_remote_ip_ranges(shell, NEW, add="10.50.0.1")
     other = planning.plan_remote_ip_ranges(shell, NEW, add="10.50.0.2")
     planning.apply_plan(shell, other)
 
     with pytest.raises(ConcurrentChange):
-        planning.apply_plan(shell, plan)
+        planning.apply_plan(shell, plan, recheck_after_s=0)
     assert "10.50.0.1" not in entries_of(shell, NEW)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
+from dataclasses import dataclass
 
 from .errors import InputError
 from .models import ExchangeServer, ReceiveConnector
@@ -37,6 +39,34 @@ def receive_connectors(shell: Shell, server: str | None = None) -> list[ReceiveC
     return [ReceiveConnector.from_record(r) for r in records]
 
 
+@dataclass
+class ServerConnectors:
+    """One read of a server's Receive connectors: the one asked for and its neighbours.
+
+    Args:
+        connector: the connector asked for.
+        neighbours: the other connectors of the same server (Exchange's conflict rules
+            compare a connector with these).
+        read_at: ``time.monotonic()`` when the read was made, to judge how fresh it is.
+    """
+
+    connector: ReceiveConnector
+    neighbours: list[ReceiveConnector]
+    read_at: float
+
+
+def read_receive_connector(
+    shell: Shell, identity: str, *, source: str = "parameter connector"
+) -> ServerConnectors:
+    """Read ``identity`` together with the other connectors of its server, in one call."""
+    server, name = split_identity(identity, source=source)
+    candidates = receive_connectors(shell, server or None)
+    found = _match(candidates, identity, server, name, source)
+    neighbours = [c for c in candidates
+                  if c.server.lower() == found.server.lower() and c.identity != found.identity]
+    return ServerConnectors(found, neighbours, time.monotonic())
+
+
 def find_receive_connector(
     shell: Shell, identity: str, *, source: str = "parameter connector"
 ) -> ReceiveConnector:
@@ -45,8 +75,12 @@ def find_receive_connector(
     Raises:
         InputError: no connector, or more than one, matches; the message lists what exists.
     """
-    server, name = split_identity(identity, source=source)
-    candidates = receive_connectors(shell, server or None)
+    return read_receive_connector(shell, identity, source=source).connector
+
+
+def _match(
+    candidates: list[ReceiveConnector], identity: str, server: str, name: str, source: str
+) -> ReceiveConnector:
     matches = [c for c in candidates if c.name.lower() == name.lower()]
     if len(matches) == 1:
         return matches[0]

@@ -10,13 +10,19 @@ warnings, and the rules the change would break (blockers). Building a plan only 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import ranges
-from .connectors import exchange_servers, find_receive_connector, receive_connectors
+from .connectors import (
+    ServerConnectors,
+    exchange_servers,
+    find_receive_connector,
+    read_receive_connector,
+)
 from .errors import (
     ConcurrentChange,
     InputError,
@@ -31,6 +37,13 @@ from .shell import Shell, powershell_line
 logger = logging.getLogger(__name__)
 
 SET_CMDLET = "Set-ReceiveConnector"
+
+#: A plan older than this is compared with a fresh read before it is applied.
+RECHECK_AFTER_S = 30.0
+
+
+def _entries(texts: Iterable[str]) -> set[ranges.IPRangeEntry]:
+    return {ranges.from_exchange(t) for t in texts}
 
 
 @dataclass
@@ -66,6 +79,7 @@ class RemoteIPRangesPlan:
     unchanged: list[Unchanged] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    read_at: float = field(default=0.0, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -87,6 +101,7 @@ class RemoteIPRangesPlan:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("read_at")
         data.update(changed=self.changed, cmdlet=SET_CMDLET if self.changed else None,
                     parameters=self.parameters if self.changed else None,
                     powershell=self.powershell)
@@ -162,7 +177,7 @@ def read_requested(
 
 def plan_remote_ip_ranges(
     shell: Shell,
-    connector: str,
+    connector: str | ServerConnectors,
     *,
     add: str | Iterable[str] | None = None,
     remove: str | Iterable[str] | None = None,
@@ -174,7 +189,8 @@ def plan_remote_ip_ranges(
 
     Args:
         shell: where to read from.
-        connector: the connector to change, ``SERVER\\Name``.
+        connector: the connector to change, ``SERVER\\Name``, or a fresh read of it (from
+            :func:`~connector_runbooks.connectors.read_receive_connector`), which saves a call.
         add: entries to add (a list, or text separated by commas, semicolons or lines).
         remove: entries to remove.
         import_file: a text file of entries to add.
@@ -183,8 +199,10 @@ def plan_remote_ip_ranges(
             ranges holding Exchange servers); they stay in the plan as warnings.
     """
     to_add, to_remove = read_requested(add, remove, import_file)
-    logger.info("planning RemoteIPRanges of %s", connector)
-    target = find_receive_connector(shell, connector)
+    current = (connector if isinstance(connector, ServerConnectors)
+               else read_receive_connector(shell, connector))
+    target = current.connector
+    logger.info("planning RemoteIPRanges of %s", target.identity)
     if copy_from:
         source = find_receive_connector(shell, copy_from, source="parameter copy_from")
         label = f"connector {source.identity}"
@@ -195,7 +213,7 @@ def plan_remote_ip_ranges(
 
     before = [ranges.from_exchange(text) for text in target.remote_ip_ranges]
     plan = RemoteIPRangesPlan(identity=target.identity, before=list(target.remote_ip_ranges),
-                              after=[])
+                              after=[], read_at=current.read_at)
     adding = _plan_additions(plan, before, to_add)
     removing = _plan_removals(plan, target, before, to_remove)
 
@@ -208,7 +226,7 @@ def plan_remote_ip_ranges(
             if text not in removing]
     plan.after = kept + [e.text for e in adding]
     after_entries = [e for e in before if e not in removing.values()] + adding
-    _check_after(shell, plan, target, after_entries, adding, allow_risky)
+    _check_after(shell, plan, current, after_entries, adding, allow_risky)
     return plan
 
 
@@ -269,7 +287,7 @@ def _plan_removals(
 
 
 def _check_after(
-    shell: Shell, plan: RemoteIPRangesPlan, target: ReceiveConnector,
+    shell: Shell, plan: RemoteIPRangesPlan, current: ServerConnectors,
     after: list[ranges.IPRangeEntry], adding: list[ranges.IPRangeEntry], allow_risky: bool,
 ) -> None:
     if not plan.changed:
@@ -295,17 +313,17 @@ def _check_after(
         else:
             plan.blockers.append(f"{risk.message}. Set allow_risky to accept it.")
 
-    _check_conflicts(shell, plan, target, after)
+    _check_conflicts(plan, current, after)
 
 
 def _check_conflicts(
-    shell: Shell, plan: RemoteIPRangesPlan, target: ReceiveConnector,
-    after: list[ranges.IPRangeEntry],
+    plan: RemoteIPRangesPlan, current: ServerConnectors, after: list[ranges.IPRangeEntry],
 ) -> None:
     """Predict Exchange's conflict rule between connectors of one server (same role, shared
     binding): an identical or partly overlapping range on another connector is refused."""
-    for other in receive_connectors(shell, target.server):
-        if other.identity == target.identity or other.transport_role != target.transport_role:
+    target = current.connector
+    for other in current.neighbours:
+        if other.transport_role != target.transport_role:
             continue
         same = set(other.bindings) & set(target.bindings)
         overlapping = same or _bindings_overlap(other.bindings, target.bindings)
@@ -359,8 +377,15 @@ def refuse_if_blocked(plan: RemoteIPRangesPlan) -> None:
         raise PlanRefused(plan.blockers)
 
 
-def apply_plan(shell: Shell, plan: RemoteIPRangesPlan) -> ApplyResult:
+def apply_plan(
+    shell: Shell, plan: RemoteIPRangesPlan, *, recheck_after_s: float = RECHECK_AFTER_S
+) -> ApplyResult:
     """Send the plan as one Set-ReceiveConnector edit, then verify.
+
+    A plan read more than ``recheck_after_s`` seconds ago (a person reviewed it before
+    applying) is compared with a fresh read first; a plan made moments ago in the same run
+    is not read twice, so a headless change costs one read, one write and one verifying read.
+    Exchange has no conditional write, so no check closes the window completely.
 
     Raises:
         PlanRefused: the plan has blockers; nothing was sent.
@@ -374,10 +399,10 @@ def apply_plan(shell: Shell, plan: RemoteIPRangesPlan) -> ApplyResult:
         logger.info("%s: nothing to change", plan.identity)
         return ApplyResult("no-op")
 
-    current = find_receive_connector(shell, plan.identity).remote_ip_ranges
-    if {ranges.from_exchange(t) for t in current} != {ranges.from_exchange(t)
-                                                       for t in plan.before}:
-        raise ConcurrentChange(plan.identity, plan.before, current)
+    if time.monotonic() - plan.read_at >= recheck_after_s:
+        current = find_receive_connector(shell, plan.identity).remote_ip_ranges
+        if _entries(current) != _entries(plan.before):
+            raise ConcurrentChange(plan.identity, plan.before, current)
 
     logger.info("applying %s", plan.powershell)
     try:
