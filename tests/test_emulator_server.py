@@ -11,6 +11,7 @@ import secrets
 import threading
 
 import pytest
+from pypsrp.complex_objects import PSCredential
 from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
@@ -56,8 +57,9 @@ def emulator(organization):
         yield running
 
 
-def _wsman(emulator, auth: str = "ntlm", password: str = PASSWORD, **options) -> WSMan:
-    return WSMan("127.0.0.1", port=emulator.port, path="PowerShell/", ssl=False, auth=auth,
+def _wsman(emulator, auth: str = "ntlm", password: str = PASSWORD, path: str = "PowerShell/",
+           **options) -> WSMan:
+    return WSMan("127.0.0.1", port=emulator.port, path=path, ssl=False, auth=auth,
                  username=USER, password=password,
                  encryption="never" if auth == "basic" else "auto", no_proxy=True,
                  operation_timeout=options.pop("operation_timeout", 5),
@@ -224,3 +226,29 @@ def test_the_password_never_reaches_the_emulators_logs(emulator, caplog):
         _pool(emulator, password=PASSWORD + "-wrong").open()
 
     assert PASSWORD not in caplog.text
+
+
+def test_the_pypsrp_default_path_wsman_is_served_too(emulator):
+    with _pool(emulator, path="wsman") as pool:
+        assert PowerShell(pool).add_cmdlet("Get-Thing").invoke()
+
+
+def test_is_alive_asks_whether_the_shell_still_exists(emulator):
+    with _pool(emulator) as pool:
+        assert pool.is_alive()
+
+
+def test_a_credential_arrives_with_its_password_hidden_from_logs(emulator, organization,
+                                                                 caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "smart-host-" + secrets.token_hex(8)
+
+    with _pool(emulator) as pool:
+        pool.exchange_keys()
+        PowerShell(pool).add_cmdlet("Set-Thing").add_parameter(
+            "AuthenticationCredential", PSCredential(username="relay", password=secret)).invoke()
+
+    credential = organization.calls[0][1]["AuthenticationCredential"]
+    assert credential["UserName"] == "relay"
+    assert credential["Password"].reveal() == secret
+    assert secret not in repr(organization.calls) and secret not in caplog.text

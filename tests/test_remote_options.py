@@ -19,8 +19,10 @@ def password(monkeypatch):
 
 
 @pytest.mark.parametrize("target, expected", [
-    ("https://ex01.corp.example.com/PowerShell/", ("ex01.corp.example.com", 443, "PowerShell/", True)),
-    ("http://ex01.corp.example.com/PowerShell/", ("ex01.corp.example.com", 80, "PowerShell/", False)),
+    ("https://ex01.corp.example.com/PowerShell/", ("ex01.corp.example.com", 443, "PowerShell/",
+                                                   True)),
+    ("http://ex01.corp.example.com/PowerShell/", ("ex01.corp.example.com", 80, "PowerShell/",
+                                                  False)),
     ("http://127.0.0.1:5985/PowerShell/", ("127.0.0.1", 5985, "PowerShell/", False)),
     ("https://ex01.corp.example.com", ("ex01.corp.example.com", 443, "PowerShell/", True)),
 ])

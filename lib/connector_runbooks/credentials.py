@@ -121,7 +121,9 @@ def can_prompt() -> bool:
     return bool(getattr(kernel, "_allow_stdin", False))
 
 
-def resolve_password(username: str, *, interactive: bool | None = None) -> tuple[Secret, str] | None:
+def resolve_password(
+    username: str, *, interactive: bool | None = None
+) -> tuple[Secret, str] | None:
     """The password of ``username`` and where it came from, or None when there is none.
 
     Args:

@@ -319,6 +319,49 @@ class Endpoint:
         return cls(parts.hostname, port, path, ssl)
 
 
+def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options given (None counts as not given); no password, nothing unknown."""
+    options = {name: value for name, value in options.items() if value is not None}
+    if any(name.lower() in ("password", "passwd", "secret") for name in options):
+        raise InputError("<hidden>", "a password is never passed as an option",
+                         source="password",
+                         accepted="CONNECTOR_RUNBOOKS_PASSWORD, the keyring, or a prompt")
+    unknown = sorted(set(options) - set(_OPTION_NAMES))
+    if unknown:
+        raise InputError(unknown[0], "unknown option for a remote target", source="options",
+                         accepted=", ".join(_OPTION_NAMES))
+    return options
+
+
+def _encryption(endpoint: Endpoint, auth: str, allow_insecure_basic: bool) -> str:
+    """pypsrp's encryption setting; refuses combinations that would expose the password."""
+    if endpoint.ssl:
+        return "auto"  # TLS protects the messages
+    if auth == "certificate":
+        raise InputError(endpoint.url, "certificate authentication needs HTTPS", source="target")
+    if auth != "basic":
+        return "auto"  # Kerberos, Negotiate and NTLM encrypt every message over HTTP
+    if not (allow_insecure_basic and endpoint.is_loopback):
+        raise InputError(endpoint.url, "Basic authentication over HTTP would send the password "
+                         "in clear text", source="target",
+                         accepted="https://… with auth='basic', or auth='kerberos', "
+                         "'negotiate' or 'ntlm' over HTTP")
+    logger.warning("Basic authentication without encryption to %s (tests only)", endpoint.url)
+    return "never"
+
+
+def _timeouts(options: dict[str, Any]) -> dict[str, float]:
+    timeouts = {name: options.get(name, default) for name, default in
+                (("connection_timeout", 30), ("operation_timeout", 20), ("read_timeout", 30))}
+    for name, value in timeouts.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise InputError(value, "must be a positive number of seconds", source=name)
+    if timeouts["read_timeout"] <= timeouts["operation_timeout"]:
+        raise InputError(timeouts["read_timeout"], "must exceed operation_timeout, because a "
+                         "Receive waits up to the operation timeout", source="read_timeout")
+    return timeouts
+
+
 # ---------------------------------------------------------------------------------------------
 # The shell
 
@@ -377,7 +420,7 @@ class RemoteShell(Shell):
             "endpoint": endpoint.url,
             "configuration_name": configuration_name,
             "auth": auth,
-            "encryption": "TLS" if endpoint.ssl else ("message" if encryption != "never" else "none"),
+            "encryption": "TLS" if endpoint.ssl else "message" if encryption != "never" else "none",
             "username": credentials.username,
             "credentials_from": credentials.source,
             "runspace_pools": [],
@@ -408,34 +451,13 @@ class RemoteShell(Shell):
             InputError: an unknown option or an unsafe combination.
             AuthenticationError: no password could be found for a method that needs one.
         """
-        options = {name: value for name, value in options.items() if value is not None}
-        if any(name.lower() in ("password", "passwd", "secret") for name in options):
-            raise InputError("<hidden>", "a password is never passed as an option",
-                             source="password",
-                             accepted="CONNECTOR_RUNBOOKS_PASSWORD, the keyring, or a prompt")
-        unknown = sorted(set(options) - set(_OPTION_NAMES))
-        if unknown:
-            raise InputError(unknown[0], "unknown option for a remote target", source="options",
-                             accepted=", ".join(_OPTION_NAMES))
+        options = _checked_options(options)
         endpoint = Endpoint.parse(target)
         auth = str(options.get("auth", "kerberos")).lower()
         if auth not in AUTH_METHODS:
             raise InputError(auth, "unknown authentication method", source="auth",
                              accepted=", ".join(AUTH_METHODS))
-
-        encryption = "auto"
-        if not endpoint.ssl:
-            if auth == "certificate":
-                raise InputError(target, "certificate authentication needs HTTPS", source="target")
-            if auth == "basic":
-                if not (options.get("allow_insecure_basic") and endpoint.is_loopback):
-                    raise InputError(target, "Basic authentication over HTTP would send the "
-                                     "password in clear text", source="target",
-                                     accepted="https://… with auth='basic', or auth='kerberos', "
-                                     "'negotiate' or 'ntlm' over HTTP")
-                logger.warning("Basic authentication without encryption to %s (tests only)",
-                               endpoint.url)
-                encryption = "never"
+        encryption = _encryption(endpoint, auth, bool(options.get("allow_insecure_basic")))
 
         cert_validation: bool | str = bool(options.get("cert_validation", True))
         if options.get("ca_bundle"):
@@ -443,19 +465,11 @@ class RemoteShell(Shell):
         if endpoint.ssl and cert_validation is False:
             logger.warning("certificate validation is off for %s", endpoint.url)
 
-        timeouts = {name: options.get(name, default) for name, default in
-                    (("connection_timeout", 30), ("operation_timeout", 20), ("read_timeout", 30))}
-        for name, value in timeouts.items():
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise InputError(value, "must be a positive number of seconds", source=name)
-        if timeouts["read_timeout"] <= timeouts["operation_timeout"]:
-            raise InputError(timeouts["read_timeout"], "must exceed operation_timeout, because "
-                             "a Receive waits up to the operation timeout", source="read_timeout")
-
+        timeouts = _timeouts(options)
         credentials = credentials_for(auth, options.get("username"),
                                       interactive=options.get("interactive"))
-        transport_options = {name: options[name] for name in _OPTION_NAMES
-                             if name.startswith(("negotiate_", "certificate_")) and name in options}
+        transport_options = {name: value for name, value in options.items()
+                             if name.startswith(("negotiate_", "certificate_"))}
         return cls(
             endpoint,
             credentials,

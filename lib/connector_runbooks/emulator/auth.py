@@ -80,7 +80,9 @@ class Accounts:
         for name, password in users.items():
             domain, user = split_user(name)
             if ":" in user or ":" in domain or "\n" in password:
-                raise ValueError(f"account {name!r}: names cannot contain ':' nor passwords newlines")
+                raise ValueError(
+                    f"account {name!r}: names cannot contain ':' nor passwords newlines"
+                )
             lines.append(f"{domain}:{user}:{password}")
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -230,9 +232,11 @@ class NegotiateAcceptor:
         head = "\r\n".join([
             f"--{BOUNDARY}",
             f"\tContent-Type: {SPNEGO_ENCRYPTED}",
-            f"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={len(data) + padding}",
+            "\tOriginalContent: type=application/soap+xml;charset=UTF-8;"
+            f"Length={len(data) + padding}",
             f"--{BOUNDARY}",
             "\tContent-Type: application/octet-stream",
             "",
         ]).encode()
-        return head + struct.pack("<i", len(signature)) + signature + encrypted + f"--{BOUNDARY}--\r\n".encode()
+        tail = f"--{BOUNDARY}--\r\n".encode()
+        return head + struct.pack("<i", len(signature)) + signature + encrypted + tail

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from ..credentials import resolve_password
 from .faults import Fault, parse_fault
-from .server import AUTH_METHODS, serve
+from .server import AUTH_METHODS, EmulatorServer, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main_emulator(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
+def main_emulator(
+    argv: list[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    on_ready: Callable[[EmulatorServer], None] | None = None,
+) -> int:
     """Run the emulator from command-line arguments until interrupted.
 
     Args:
         argv: the arguments after ``emulator``.
         out: where the one "serving" message goes (standard output by default).
+        on_ready: called with the running emulator; its ``stop()`` ends this function too
+            (tests use it).
 
     Returns:
         The exit status: 0 after Ctrl-C, 2 when it cannot start.
@@ -93,8 +101,12 @@ def main_emulator(argv: list[str] | None = None, *, out: TextIO | None = None) -
           f"A runbook reaches it with target={emulator.url!r} and options "
           f"auth={auth!r}, username={user!r}{extra}; the password comes from "
           "CONNECTOR_RUNBOOKS_PASSWORD or the keyring.", file=out, flush=True)
+    if on_ready is not None:
+        on_ready(emulator)
     try:
-        emulator.stopping.wait()
+        # Short waits keep Ctrl-C responsive on every platform.
+        while not emulator.stopping.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

@@ -309,7 +309,9 @@ class PipelineRunner:
             pipe.complete()
         return fired[0] if fired else None
 
-    def _run_statement(self, pipe: ServerPipeline, statement: list[Any], fired: list[Fault]) -> bool:
+    def _run_statement(
+        self, pipe: ServerPipeline, statement: list[Any], fired: list[Fault]
+    ) -> bool:
         """Run one statement such as ``Get-X | Set-Y``; True when the pipeline failed."""
         piped: list[WireObject] | None = None
         for position, command in enumerate(statement):

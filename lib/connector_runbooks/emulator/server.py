@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 AUTH_METHODS = ("basic", "ntlm")
 PATHS = ("/powershell", "/wsman")
 REALM = "connector-runbooks emulator"
+NO_CREDENTIALS = "no credentials offered"
 
 
 class _DropConnection(Exception):
@@ -77,7 +78,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             user = self._authenticate()
         except AuthenticationFailed as error:
-            logger.info("authentication refused: %s", error)
+            # The first request of every connection comes without credentials; only real
+            # refusals are worth an info line.
+            logger.log(logging.DEBUG if error.args[0] == NO_CREDENTIALS else logging.INFO,
+                       "authentication refused: %s", error)
             self._challenge()
             return
         if user is None:
@@ -139,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
             if user is None:
                 raise AuthenticationFailed(f"Basic: wrong user name or password for {basic[0]}")
             return user
-        raise AuthenticationFailed("no credentials offered" if not header else "method not offered")
+        raise AuthenticationFailed(NO_CREDENTIALS if not header else "method not offered")
 
     def _challenge(self) -> None:
         emulator = self.server.emulator
@@ -249,7 +253,9 @@ class EmulatorServer:
             raise ValueError(f"the emulator listens on loopback only, not {host}")
         unknown = set(auth) - set(AUTH_METHODS)
         if unknown or not auth:
-            raise ValueError(f"auth {sorted(unknown) or auth}: choose from {', '.join(AUTH_METHODS)}")
+            raise ValueError(
+                f"auth {sorted(unknown) or auth}: choose from {', '.join(AUTH_METHODS)}"
+            )
         self.auth = tuple(auth)
         self.accounts = accounts
         self.faults = faults if faults is not None else Faults()
@@ -265,6 +271,8 @@ class EmulatorServer:
             stopping=self.stopping,
         )
         self._thread: threading.Thread | None = None
+        self._stop_lock = threading.RLock()
+        self._closed = False
 
     def start(self) -> EmulatorServer:
         """Serve in a background thread."""
@@ -276,25 +284,24 @@ class EmulatorServer:
         logger.info("emulator serving %s (auth: %s)", self.url, ", ".join(self.auth))
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until :meth:`stop` is called from another one (or Ctrl-C)."""
-        logger.info("emulator serving %s (auth: %s)", self.url, ", ".join(self.auth))
-        try:
-            self._http.serve_forever()
-        finally:
-            self._close()
-
     def stop(self) -> None:
-        """Stop serving, end open connections and long polls, and remove files it wrote."""
+        """Stop serving, end open connections and long polls, and remove files it wrote.
+
+        Safe to call more than once, and from several threads at once.
+        """
         self.stopping.set()
-        if self._thread is not None:
-            self._http.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._close()
+        with self._stop_lock:
+            if self._thread is not None:
+                self._http.shutdown()
+                self._thread.join(timeout=5)
+                self._thread = None
+            self._close()
 
     def _close(self) -> None:
         self.stopping.set()
+        if self._closed:
+            return
+        self._closed = True
         self.service.close()
         self._http.close_connections()
         self._http.server_close()
@@ -349,7 +356,9 @@ def serve(
         from ..simulated.organization import Organization as SimulatedOrganization
         from ..simulated.organization import default_state_path
 
-        organization = SimulatedOrganization(Path(state_path) if state_path else default_state_path())
+        organization = SimulatedOrganization(
+            Path(state_path) if state_path else default_state_path()
+        )
     if not isinstance(faults, Faults):
         faults = Faults(faults)
     try:

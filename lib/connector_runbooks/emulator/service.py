@@ -84,7 +84,9 @@ class ShellSession:
         }
         self._changed = threading.Condition()
 
-    def feed(self, data: bytes, pipeline_id: uuid.UUID | None, stream: str = "stdin") -> Fault | None:
+    def feed(
+        self, data: bytes, pipeline_id: uuid.UUID | None, stream: str = "stdin"
+    ) -> Fault | None:
         """Hand received PSRP data to the pool and act on every event it completes.
 
         Returns:
@@ -290,7 +292,8 @@ class WSManService:
         return Answer(200, soap.reply(request, soap.ET.Element(soap.rsp("SendResponse"))), fault)
 
     def _receive(self, request: soap.Request, shell: ShellSession) -> Answer:
-        desired = request.body.find("rsp:DesiredStream", soap.NS) if request.body is not None else None
+        body = request.body
+        desired = body.find("rsp:DesiredStream", soap.NS) if body is not None else None
         command_id = desired.attrib.get("CommandId") if desired is not None else None
         pipeline_id = uuid.UUID(command_id) if command_id else None
         try:
@@ -320,7 +323,8 @@ class WSManService:
         command_id = signal.attrib.get("CommandId") if signal is not None else None
         code = signal.find("rsp:Code", soap.NS) if signal is not None else None
         if command_id:
-            shell.signal(uuid.UUID(command_id), (code.text or "").strip() if code is not None else "")
+            code_text = (code.text or "").strip() if code is not None else ""
+            shell.signal(uuid.UUID(command_id), code_text)
         return Answer(200, soap.reply(request, soap.ET.Element(soap.rsp("SignalResponse"))))
 
     def _delete(self, request: soap.Request, shell: ShellSession) -> Answer:
@@ -336,4 +340,5 @@ class WSManService:
         if shell is None:
             return Answer(500, soap.fault(request, soap.INVALID_SELECTORS_CODE,
                                           soap.INVALID_SELECTORS_TEXT))
-        return Answer(200, soap.reply(request, soap.shell_element(shell.shell_id, shell.resource_uri)))
+        description = soap.shell_element(shell.shell_id, shell.resource_uri)
+        return Answer(200, soap.reply(request, description))
