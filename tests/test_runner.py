@@ -137,3 +137,19 @@ def test_the_command_line_exits_non_zero_on_failure(
 
     assert code != 0
     assert "outcome: failed" in capsys.readouterr().out
+
+
+def test_plain_papermill_writes_the_summary_into_the_records_folder(
+    isolated: Path, tmp_path: Path
+) -> None:
+    import papermill
+
+    from connector_runbooks.runner import notebook_for
+
+    papermill.execute_notebook(
+        str(notebook_for(TASK)), str(tmp_path / "out.ipynb"), progress_bar=False,
+        parameters={"connector": r"EX02\Relay Scanners", "add": ["10.50.0.3"], "apply": True},
+    )
+
+    [summary] = isolated.glob("*_receive-connector-ip-ranges_EX02-Relay-Scanners.json")
+    assert json.loads(summary.read_text(encoding="utf-8"))["outcome"] == "applied"
