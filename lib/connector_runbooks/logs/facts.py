@@ -1,0 +1,626 @@
+"""What the protocol logs say about each host: sessions, names, TLS, logons, recipients.
+
+Facts are kept per (server, connector, remote address) and per server log folder
+(reference: protocol logs, section 7; pitfalls 14 to 17):
+
+- a session is one session id in one folder of one server. A session that is still open
+  when the file rolls over continues in the next file; it is joined and counted once;
+- recipients accepted (``250 2.1.5``), refused (``550 5.7.54``, ``550 5.7.1``,
+  ``530 5.7.1``), messages queued (``250 2.6.0``), tarpits and failed logons are counted,
+  so a device that is only ever refused is still listed;
+- per folder, the time the logs actually cover, the files and bytes read, and every
+  malformed line with its file and line number.
+
+The files are read in groups on a small thread pool (Arrow does the parsing and the
+counting outside Python's lock); the results are merged in file order, and only the
+sessions still open at the end of a group are carried to the next one, so memory stays flat
+however many files there are.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .endpoints import address_column
+from .files import LogFile, LogFolder
+from .reader import COLUMNS, MalformedLine, ParsedLog, empty_table, parse_log
+
+logger = logging.getLogger(__name__)
+
+#: Reply codes that refuse a recipient: relay refused (2016/2019, and 2013 and older), and
+#: not authenticated.
+REFUSED_REPLIES = ("550 5.7.54 ", "550 5.7.1 ", "530 5.7.1 ")
+
+#: Malformed lines kept with their text per folder; all are counted.
+MALFORMED_DETAIL_LIMIT = 1000
+
+#: A session with no line for this long is taken as ended even without its ``-`` line
+#: (the service was restarted, or the line was lost), so open sessions cannot pile up.
+_STALE_SESSION_MS = 2 * 3_600_000
+
+_GROUP_BYTES = 24 << 20
+_GROUP_FILES = 256
+_SUMS = ("accepted", "refused", "queued", "tarpits", "logon_failures")
+_FLAGS = ("tls", "authenticated", "closed")
+
+
+def _ms(value: _dt.datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return int(value.timestamp() * 1000)
+
+
+def _utc(ms: int | None) -> _dt.datetime | None:
+    if ms is None:
+        return None
+    return _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(milliseconds=ms)
+
+
+def tls_version_name(token: str) -> str:
+    """``SP_PROT_TLS1_2_SERVER`` → ``TLS 1.2``; unknown tokens as they are."""
+    match = re.search(r"TLS1_(\d)", token)
+    if match:
+        return f"TLS 1.{match.group(1)}"
+    if re.search(r"TLS1_(SERVER|CLIENT)", token):
+        return "TLS 1.0"
+    if "SSL3" in token:
+        return "SSL 3.0"
+    return token
+
+
+# ---------------------------------------------------------------------------------------------
+# One group of files, in a worker thread
+
+
+@dataclass
+class _GroupResult:
+    files: list[LogFile]
+    bytes: int = 0
+    lines: int = 0
+    rows: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+    malformed: list[MalformedLine] = field(default_factory=list)
+    versions: set[str] = field(default_factory=set)
+    log_types: set[str] = field(default_factory=set)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    sessions: pa.Table | None = None
+    texts: pa.Table | None = None
+
+
+def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Rows → one row per session with its counts, and the distinct names per host.
+
+    Every test here is a prefix or an equality on short text: they cost a few nanoseconds a
+    row, where a substring search through every data field would cost ten times more.
+    """
+    event, data, context = table["event"], table["data"], table["context"]
+    sent = pc.equal(event, ">")
+    received = pc.equal(event, "<")
+    info = pc.equal(event, "*")
+    # Commands may come in any letter case (``ehlo``, ``AUTH login``); compare their first
+    # characters upper-cased.
+    head = pc.ascii_upper(pc.utf8_slice_codeunits(data, 0, 14))
+
+    def reply(prefix: str) -> pa.ChunkedArray:
+        return pc.and_(sent, pc.starts_with(head, prefix))
+
+    def command(*words: str) -> pa.ChunkedArray:
+        found = pc.starts_with(head, words[0])
+        for word in words[1:]:
+            found = pc.or_(found, pc.starts_with(head, word))
+        return pc.and_(received, found)
+
+    refused = reply(REFUSED_REPLIES[0])
+    for prefix in REFUSED_REPLIES[1:]:
+        refused = pc.or_(refused, reply(prefix))
+    tls_succeeded = pc.and_(info, pc.starts_with(context, "TLS protocol "))
+    authenticated = pc.and_(info, pc.equal(context, "authenticated"))
+    greeting = command("EHLO ", "HELO ")
+    tried_user = pc.and_(info, pc.starts_with(context, "User Name: "))
+    flags = pa.table({
+        "session-id": table["session-id"],
+        "connector-id": table["connector-id"],
+        "remote-endpoint": table["remote-endpoint"],
+        "date-time": table["date-time"],
+        "accepted": reply("250 2.1.5"),
+        "refused": refused,
+        "queued": reply("250 2.6.0"),
+        "tarpits": pc.and_(info, pc.starts_with(head, "TARPIT FOR")),
+        "logon_failures": reply("535 5.7.3"),
+        "tls_succeeded": tls_succeeded,
+        "starttls": command("STARTTLS", "X-ANONYMOUSTLS"),
+        "tls_failed": pc.and_(info, pc.starts_with(context, "TLS negotiation failed")),
+        "authenticated": authenticated,
+        "closed": pc.equal(event, "-"),
+    })
+    grouped = flags.group_by(["session-id", "connector-id", "remote-endpoint"],
+                             use_threads=False).aggregate(
+        [("date-time", "min"), ("date-time", "max")]
+        + [(name, "sum") for name in _SUMS]
+        + [(name, "any") for name in ("tls_succeeded", "starttls", "tls_failed",
+                                      "authenticated", "closed")])
+    # A STARTTLS that was not followed by a failure counts as TLS, for logs (Exchange 2010)
+    # that do not write the negotiation line.
+    tls = pc.or_(grouped["tls_succeeded_any"],
+                 pc.and_(grouped["starttls_any"], pc.invert(grouped["tls_failed_any"])))
+    addresses, _ = address_column(grouped["remote-endpoint"])
+    sessions = pa.table({
+        "session-id": grouped["session-id"],
+        "connector-id": grouped["connector-id"],
+        "address": addresses,
+        "first": grouped["date-time_min"],
+        "last": grouped["date-time_max"],
+        **{name: pc.cast(grouped[f"{name}_sum"], pa.int64()) for name in _SUMS},
+        "tls": tls,
+        "authenticated": grouped["authenticated_any"],
+        "closed": grouped["closed_any"],
+    }).filter(pc.is_valid(addresses))
+    return sessions, _names(table, greeting, authenticated, tried_user, tls_succeeded)
+
+
+_NO_NAMES = pa.schema([("connector-id", pa.string()), ("address", pa.string()),
+                       ("kind", pa.string()), ("value", pa.string())])
+
+
+def _names(table: pa.Table, greeting: pa.ChunkedArray, authenticated: pa.ChunkedArray,
+           tried_user: pa.ChunkedArray, tls_succeeded: pa.ChunkedArray) -> pa.Table:
+    """The distinct EHLO names, users and TLS versions per (connector, address)."""
+    wanted = pc.or_(pc.or_(greeting, authenticated), pc.or_(tried_user, tls_succeeded))
+    subset = table.select(["connector-id", "remote-endpoint", "data", "context"]).append_column(
+        "greeting", greeting).append_column("authenticated", authenticated) \
+        .append_column("tried_user", tried_user).filter(wanted)
+    if not subset.num_rows:
+        return _NO_NAMES.empty_table()
+    data, context = subset["data"], subset["context"]
+    tls_version = pc.replace_substring_regex(context, r"^TLS protocol (\S+) .*$", r"\1")
+    kind = pc.if_else(subset["greeting"], "ehlo", pc.if_else(
+        subset["authenticated"], "user", pc.if_else(subset["tried_user"], "tried_user",
+                                                    "tls_version")))
+    value = pc.if_else(subset["greeting"], pc.utf8_trim_whitespace(
+        pc.utf8_slice_codeunits(data, 5)), pc.if_else(
+        subset["authenticated"], data, pc.if_else(
+            subset["tried_user"], pc.utf8_slice_codeunits(context, len("User Name: ")),
+            tls_version)))
+    distinct = pa.table({"connector-id": subset["connector-id"],
+                         "remote-endpoint": subset["remote-endpoint"],
+                         "kind": kind, "value": pc.utf8_trim_whitespace(value)}).group_by(
+        ["connector-id", "remote-endpoint", "kind", "value"], use_threads=False).aggregate([])
+    addresses, _ = address_column(distinct["remote-endpoint"])
+    named = pa.table({"connector-id": distinct["connector-id"], "address": addresses,
+                      "kind": distinct["kind"], "value": distinct["value"]})
+    named = named.filter(pc.and_(pc.is_valid(addresses), pc.not_equal(named["value"], "")))
+    return named.group_by(["connector-id", "address", "kind", "value"],
+                          use_threads=False).aggregate([])
+
+
+def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | None
+                ) -> _GroupResult:
+    """Read and count one group of consecutive files (runs in a worker thread)."""
+    result = _GroupResult(list(files))
+    tables = []
+    for log_file in files:
+        try:
+            data = log_file.read()
+        except OSError as error:
+            logger.warning("cannot read %s: %s", log_file.location, error)
+            result.unreadable.append((log_file.location, str(error)))
+            continue
+        parsed: ParsedLog = parse_log(data, log_file.location)
+        result.bytes += parsed.size
+        result.lines += parsed.lines
+        result.malformed.extend(parsed.malformed)
+        for header in parsed.headers:
+            if header.version:
+                result.versions.add(header.version)
+            if header.log_type:
+                result.log_types.add(header.log_type)
+        if parsed.table.num_rows:
+            tables.append(parsed.table)
+    table = pa.concat_tables(tables) if tables else empty_table(COLUMNS)
+    if table.num_rows:
+        low, high = pc.min_max(table["date-time"]).values()
+        result.first_ms, result.last_ms = _ms(low.as_py()), _ms(high.as_py())
+        if start_ms is not None and result.first_ms < start_ms:
+            table = table.filter(pc.greater_equal(
+                table["date-time"], pa.scalar(start_ms, pa.timestamp("ms", tz="UTC"))))
+        if end_ms is not None and result.last_ms >= end_ms:
+            table = table.filter(pc.less(
+                table["date-time"], pa.scalar(end_ms, pa.timestamp("ms", tz="UTC"))))
+    result.rows = table.num_rows
+    result.sessions, result.texts = _session_tables(table)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging, in file order, in the calling thread
+
+
+@dataclass
+class HostTally:
+    """Everything counted for one (server, connector, remote address)."""
+
+    sessions: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+    accepted: int = 0
+    refused: int = 0
+    queued: int = 0
+    tarpits: int = 0
+    logon_failures: int = 0
+    tls_sessions: int = 0
+    authenticated_sessions: int = 0
+    names: dict[str, set[str]] = field(default_factory=lambda: collections.defaultdict(set))
+    per_day: collections.Counter = field(default_factory=collections.Counter)
+
+
+@dataclass
+class FolderTally:
+    """What was read from one log folder."""
+
+    server: str
+    folder: str
+    log_type: str
+    files: int = 0
+    files_before_window: int = 0
+    files_after_window: int = 0
+    oldest_file_ms: int | None = None
+    bytes: int = 0
+    lines: int = 0
+    rows: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+    malformed_count: int = 0
+    malformed: list[MalformedLine] = field(default_factory=list)
+    versions: set[str] = field(default_factory=set)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)
+
+
+def _regroup(sessions: pa.Table) -> pa.Table:
+    grouped = sessions.group_by(["session-id", "connector-id", "address"],
+                                use_threads=False).aggregate(
+        [("first", "min"), ("last", "max")] + [(name, "sum") for name in _SUMS]
+        + [(name, "any") for name in _FLAGS])
+    return pa.table({
+        "session-id": grouped["session-id"], "connector-id": grouped["connector-id"],
+        "address": grouped["address"], "first": grouped["first_min"],
+        "last": grouped["last_max"],
+        **{name: grouped[f"{name}_sum"] for name in _SUMS},
+        **{name: grouped[f"{name}_any"] for name in _FLAGS},
+    })
+
+
+class FactsBuilder:
+    """Reads log folders and keeps the facts, host by host.
+
+    Args:
+        start: the first moment of the period asked about (UTC); earlier lines are left out.
+        end: the end of the period (exclusive); later lines are left out.
+        workers: threads that read files; two suits a two-core machine.
+    """
+
+    def __init__(self, start: _dt.datetime | None = None, end: _dt.datetime | None = None,
+                 *, workers: int | None = None) -> None:
+        self.start_ms = _ms(start)
+        self.end_ms = _ms(end)
+        self.workers = workers or min(4, os.cpu_count() or 2)
+        self.hosts: dict[tuple[str, str, str, str], HostTally] = {}
+        self.folders: list[FolderTally] = []
+
+    # -- reading
+
+    def add_folder(self, folder: LogFolder, *, log_types: Iterable[str] = ("Receive",)) -> None:
+        """Read every file of ``folder`` of the given log types and add its facts."""
+        for log_type in log_types:
+            files = folder.of_type(log_type)
+            tally = FolderTally(folder.server, folder.location, log_type,
+                                unrecognised=list(folder.unrecognised))
+            self.folders.append(tally)
+            wanted = self._in_window(files, tally)
+            logger.info("%s: reading %d %s log file(s) in %s", folder.server, len(wanted),
+                        log_type.lower(), folder.location)
+            self._read(folder.server, log_type, wanted, tally)
+
+    def _in_window(self, files: list[LogFile], tally: FolderTally) -> list[LogFile]:
+        """The files that can hold lines of the period; counts the others."""
+        starts = [_ms(f.parsed_name.started) for f in files]  # type: ignore[union-attr]
+        if starts:
+            tally.oldest_file_ms = starts[0]
+        wanted = []
+        slack = 3_600_000  # lines can be a little earlier than the file's name says
+        for index, log_file in enumerate(files):
+            next_start = starts[index + 1] if index + 1 < len(files) else None
+            if (self.start_ms is not None and next_start is not None
+                    and next_start + slack < self.start_ms):
+                tally.files_before_window += 1
+                continue
+            if self.end_ms is not None and starts[index] - slack >= self.end_ms:
+                tally.files_after_window += 1
+                continue
+            wanted.append(log_file)
+        return wanted
+
+    def _groups(self, files: list[LogFile]) -> Iterator[list[LogFile]]:
+        group: list[LogFile] = []
+        size = 0
+        for log_file in files:
+            group.append(log_file)
+            size += log_file.size if log_file.size is not None else 1 << 20
+            if size >= _GROUP_BYTES or len(group) >= _GROUP_FILES:
+                yield group
+                group, size = [], 0
+        if group:
+            yield group
+
+    def _read(self, server: str, log_type: str, files: list[LogFile], tally: FolderTally
+              ) -> None:
+        carry: pa.Table | None = None
+        pending: collections.deque[Future[_GroupResult]] = collections.deque()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="protocol-log") as pool:
+            groups = self._groups(files)
+            for group in groups:
+                pending.append(pool.submit(_read_group, group, self.start_ms, self.end_ms))
+                # Bounded read-ahead keeps memory flat: at most a few groups in flight.
+                if len(pending) > self.workers:
+                    carry = self._merge(server, log_type, pending.popleft().result(), tally,
+                                        carry)
+            while pending:
+                carry = self._merge(server, log_type, pending.popleft().result(), tally, carry)
+        if carry is not None and carry.num_rows:
+            # Sessions still open at the end of the log (or cut off by the period) count too.
+            self._fold(server, log_type, carry)
+
+    def _merge(self, server: str, log_type: str, result: _GroupResult, tally: FolderTally,
+               carry: pa.Table | None) -> pa.Table:
+        tally.files += len(result.files)
+        tally.bytes += result.bytes
+        tally.lines += result.lines
+        tally.rows += result.rows
+        tally.versions |= result.versions
+        tally.unreadable += result.unreadable
+        tally.malformed_count += len(result.malformed)
+        room = MALFORMED_DETAIL_LIMIT - len(tally.malformed)
+        tally.malformed += result.malformed[:max(room, 0)]
+        for line in result.malformed[:5]:
+            logger.warning("malformed line: %s", line)
+        if result.first_ms is not None and result.last_ms is not None:
+            tally.first_ms = (result.first_ms if tally.first_ms is None
+                              else min(tally.first_ms, result.first_ms))
+            tally.last_ms = (result.last_ms if tally.last_ms is None
+                             else max(tally.last_ms, result.last_ms))
+
+        self._fold_names(server, log_type, result.texts)
+        sessions = result.sessions
+        if carry is not None and carry.num_rows:
+            sessions = _regroup(pa.concat_tables([carry, sessions]))
+        ended = sessions["closed"]
+        if result.first_ms is not None:
+            stale = pc.less(sessions["last"], pa.scalar(result.first_ms - _STALE_SESSION_MS,
+                                                        pa.timestamp("ms", tz="UTC")))
+            ended = pc.or_(ended, stale)
+        self._fold(server, log_type, sessions.filter(ended))
+        return sessions.filter(pc.invert(ended))
+
+    def _tally(self, server: str, log_type: str, connector: str, address: str) -> HostTally:
+        key = (server, log_type, connector, address)
+        tally = self.hosts.get(key)
+        if tally is None:
+            tally = self.hosts[key] = HostTally()
+        return tally
+
+    def _fold(self, server: str, log_type: str, sessions: pa.Table) -> None:
+        """Add ended sessions to the host tallies."""
+        if not sessions.num_rows:
+            return
+        counted = sessions.append_column("tls_count", pc.cast(sessions["tls"], pa.int64())) \
+            .append_column("auth_count", pc.cast(sessions["authenticated"], pa.int64()))
+        per_host = counted.group_by(["connector-id", "address"], use_threads=False).aggregate(
+            [("session-id", "count"), ("first", "min"), ("last", "max"),
+             ("tls_count", "sum"), ("auth_count", "sum")]
+            + [(name, "sum") for name in _SUMS])
+        for row in per_host.to_pylist():
+            tally = self._tally(server, log_type, row["connector-id"], row["address"])
+            tally.sessions += row["session-id_count"]
+            first, last = _ms(row["first_min"]), _ms(row["last_max"])
+            tally.first_ms = first if tally.first_ms is None else min(tally.first_ms, first)
+            tally.last_ms = last if tally.last_ms is None else max(tally.last_ms, last)
+            tally.tls_sessions += row["tls_count_sum"]
+            tally.authenticated_sessions += row["auth_count_sum"]
+            for name in _SUMS:
+                setattr(tally, name, getattr(tally, name) + row[f"{name}_sum"])
+
+        days = counted.append_column("day", pc.cast(sessions["first"], pa.date32()))
+        per_day = days.group_by(["connector-id", "address", "day"], use_threads=False) \
+            .aggregate([("session-id", "count")])
+        for row in per_day.to_pylist():
+            tally = self._tally(server, log_type, row["connector-id"], row["address"])
+            tally.per_day[row["day"]] += row["session-id_count"]
+
+    def _fold_names(self, server: str, log_type: str, texts: pa.Table | None) -> None:
+        if texts is None:
+            return
+        for row in texts.to_pylist():
+            tally = self._tally(server, log_type, row["connector-id"], row["address"])
+            tally.names[row["kind"]].add(row["value"])
+
+    # -- results
+
+    def facts(self) -> LogFacts:
+        """The facts gathered so far, as tables."""
+        return LogFacts.from_tallies(self.hosts, self.folders, _utc(self.start_ms),
+                                     _utc(self.end_ms))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+HOST_COLUMNS = ["server", "log_type", "connector", "remote_address", "sessions", "first_seen",
+                "last_seen", "ehlo_names", "tls_sessions", "tls_versions",
+                "authenticated_sessions", "anonymous_sessions", "users", "tried_users",
+                "recipients_accepted", "recipients_refused", "messages_queued", "tarpits",
+                "logon_failures"]
+DAILY_COLUMNS = ["server", "log_type", "connector", "remote_address", "day", "sessions"]
+COVERAGE_COLUMNS = ["server", "folder", "log_type", "files", "files_before_window",
+                    "files_after_window", "bytes",
+                    "lines", "rows", "first_line", "last_line", "oldest_file", "versions",
+                    "malformed_lines", "unreadable_files", "unrecognised_names"]
+MALFORMED_COLUMNS = ["server", "folder", "file", "line", "reason", "text"]
+
+
+def _address_key(text: str) -> tuple[int, int]:
+    import ipaddress
+
+    address = ipaddress.ip_address(text)
+    return (address.version, int(address))
+
+
+@dataclass
+class LogFacts:
+    """The facts of one reading of the logs, as pandas tables.
+
+    Args:
+        hosts: one row per (server, log type, connector, remote address).
+        daily: sessions per day (UTC, by the session's first line) per host.
+        coverage: one row per log folder read: files, bytes, the first and last line's time,
+            malformed line count.
+        malformed: the malformed lines, with server, folder, file and line number.
+        start: the start of the period asked about, if any.
+        end: the end of the period, if any.
+    """
+
+    hosts: pd.DataFrame
+    daily: pd.DataFrame
+    coverage: pd.DataFrame
+    malformed: pd.DataFrame
+    start: _dt.datetime | None = None
+    end: _dt.datetime | None = None
+
+    @classmethod
+    def from_tallies(cls, hosts: dict[tuple[str, str, str, str], HostTally],
+                     folders: list[FolderTally], start: _dt.datetime | None,
+                     end: _dt.datetime | None) -> LogFacts:
+        host_rows = []
+        daily_rows = []
+        ordered = sorted(hosts.items(), key=lambda item: (item[0][0], item[0][1],
+                                                          item[0][2].lower(),
+                                                          _address_key(item[0][3])))
+        for (server, log_type, connector, address), tally in ordered:
+            names = tally.names
+            host_rows.append({
+                "server": server, "log_type": log_type, "connector": connector,
+                "remote_address": address, "sessions": tally.sessions,
+                "first_seen": _utc(tally.first_ms), "last_seen": _utc(tally.last_ms),
+                "ehlo_names": sorted(names.get("ehlo", ())),
+                "tls_sessions": tally.tls_sessions,
+                "tls_versions": sorted(tls_version_name(v) for v in names.get("tls_version", ())),
+                "authenticated_sessions": tally.authenticated_sessions,
+                "anonymous_sessions": tally.sessions - tally.authenticated_sessions,
+                "users": sorted(names.get("user", ())),
+                "tried_users": sorted(names.get("tried_user", ())),
+                "recipients_accepted": tally.accepted, "recipients_refused": tally.refused,
+                "messages_queued": tally.queued, "tarpits": tally.tarpits,
+                "logon_failures": tally.logon_failures,
+            })
+            for day, count in sorted(tally.per_day.items()):
+                daily_rows.append({"server": server, "log_type": log_type,
+                                   "connector": connector, "remote_address": address,
+                                   "day": day, "sessions": count})
+        coverage_rows = []
+        malformed_rows = []
+        for folder in folders:
+            coverage_rows.append({
+                "server": folder.server, "folder": folder.folder, "log_type": folder.log_type,
+                "files": folder.files, "files_before_window": folder.files_before_window,
+                "files_after_window": folder.files_after_window,
+                "bytes": folder.bytes, "lines": folder.lines, "rows": folder.rows,
+                "first_line": _utc(folder.first_ms), "last_line": _utc(folder.last_ms),
+                "oldest_file": _utc(folder.oldest_file_ms),
+                "versions": sorted(folder.versions),
+                "malformed_lines": folder.malformed_count,
+                "unreadable_files": [f"{where}: {why}" for where, why in folder.unreadable],
+                "unrecognised_names": list(folder.unrecognised),
+            })
+            for line in folder.malformed:
+                malformed_rows.append({"server": folder.server, "folder": folder.folder,
+                                       "file": line.file, "line": line.line,
+                                       "reason": line.reason, "text": line.text})
+        return cls(
+            hosts=pd.DataFrame(host_rows, columns=HOST_COLUMNS),
+            daily=pd.DataFrame(daily_rows, columns=DAILY_COLUMNS),
+            coverage=pd.DataFrame(coverage_rows, columns=COVERAGE_COLUMNS),
+            malformed=pd.DataFrame(malformed_rows, columns=MALFORMED_COLUMNS),
+            start=start, end=end,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facts as plain JSON-serialisable values (times as ISO 8601 UTC)."""
+        return {
+            "period": {"start": _iso(self.start), "end": _iso(self.end)},
+            "hosts": _records(self.hosts),
+            "daily": _records(self.daily),
+            "coverage": _records(self.coverage),
+            "malformed": _records(self.malformed),
+        }
+
+
+def _iso(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, _dt.datetime):
+        return value.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds") \
+            .replace("+00:00", "Z")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    if value is pd.NaT:
+        return None
+    return _iso(value)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{key: _plain(value) for key, value in row.items()}
+            for row in frame.to_dict(orient="records")]
+
+
+def read_facts(folders: Iterable[LogFolder], *, start: _dt.datetime | None = None,
+               end: _dt.datetime | None = None, log_types: Iterable[str] = ("Receive",),
+               workers: int | None = None) -> LogFacts:
+    """Read log folders and return the facts per host and per folder.
+
+    Args:
+        folders: the log folders, each tagged with its server.
+        start: leave out lines before this moment (UTC).
+        end: leave out lines at or after this moment.
+        log_types: ``Receive``, ``Send`` or both.
+        workers: reading threads.
+    """
+    builder = FactsBuilder(start, end, workers=workers)
+    log_types = tuple(log_types)
+    for folder in folders:
+        builder.add_folder(folder, log_types=log_types)
+    return builder.facts()

@@ -1,0 +1,428 @@
+"""The lingering-hosts review: which hosts still use a server's Receive connectors.
+
+The protocol log facts are joined with the connectors' configuration, read through the shell:
+
+- a connector whose ProtocolLoggingLevel is ``None`` has **no data**: the logs cannot say
+  whether anything uses it, and the review says so instead of "no traffic" (pitfall 8);
+- every RemoteIPRanges entry of a logging connector is **active** (with its hosts and when they
+  were last seen) or **silent** in the period; silent entries are candidates for removal, in
+  the form the relay IP ranges runbook takes as its ``remove`` input;
+- when the logs cover less time than asked, a warning names the service settings that keep
+  more (ReceiveProtocolLogMaxAge, ReceiveProtocolLogMaxDirectorySize), and silent entries are
+  flagged as not proven unused (pitfall 17).
+
+Nothing here changes the organization; it only reads.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..connectors import receive_connectors, split_identity
+from ..errors import ExchangeError, InputError, InputErrors
+from ..models import ReceiveConnector
+from ..ranges import from_exchange
+from ..shell import Shell
+from .facts import FactsBuilder, LogFacts, _iso, _records
+from .sources import LogSource, log_paths, open_log_source, parse_timespan
+
+logger = logging.getLogger(__name__)
+
+NO_DATA_LOGGING_OFF = "no data: protocol logging is off"
+NO_DATA_NO_FILES = "no data: no protocol log files found"
+IN_USE = "in use"
+NO_TRAFFIC = "no traffic in the period covered"
+
+ENTRY_ACTIVE = "active"
+ENTRY_SILENT = "silent"
+ENTRY_UNKNOWN = "unknown: protocol logging is off"
+
+CONNECTOR_COLUMNS = ["connector", "server", "transport_role", "protocol_logging_level", "status",
+                     "entries", "active_entries", "silent_entries", "hosts", "sessions",
+                     "recipients_refused", "last_seen"]
+ENTRY_COLUMNS = ["connector", "entry", "state", "hosts", "sessions", "last_seen"]
+
+
+@dataclass
+class ServiceLogSettings:
+    """One transport service's receive log settings on one server.
+
+    Args:
+        server: the server.
+        role: ``FrontendTransport`` or ``HubTransport``.
+        path: ReceiveProtocolLogPath.
+        max_age: ReceiveProtocolLogMaxAge as Exchange shows it, for example ``30.00:00:00``.
+        max_directory_size: ReceiveProtocolLogMaxDirectorySize in bytes (None: unlimited).
+    """
+
+    server: str
+    role: str
+    path: str | None
+    max_age: str | None
+    max_directory_size: int | None
+
+    @property
+    def cmdlet(self) -> str:
+        return ("Set-FrontendTransportService" if self.role == "FrontendTransport"
+                else "Set-TransportService")
+
+
+@dataclass
+class LingeringHostsReview:
+    """The result of one review, as tables and as plain values for the change record.
+
+    Args:
+        servers: the servers reviewed.
+        start: the start of the period asked about (UTC).
+        end: the end of the period.
+        connectors: one row per connector reviewed: logging level, status, entry counts.
+        entries: one row per RemoteIPRanges entry of the logging connectors: active or silent.
+        hosts: one row per (connector, remote address) seen in the logs, with its facts.
+        daily: sessions per day per host.
+        coverage: one row per log folder read: files, bytes, time covered, malformed lines.
+        malformed: the malformed lines, each with file and line number.
+        warnings: what the reader must know before acting on the results.
+        removal_candidates: per connector identity, the silent entries as display strings.
+        log_source: how the logs were found.
+    """
+
+    servers: list[str]
+    start: _dt.datetime
+    end: _dt.datetime
+    connectors: pd.DataFrame
+    entries: pd.DataFrame
+    hosts: pd.DataFrame
+    daily: pd.DataFrame
+    coverage: pd.DataFrame
+    malformed: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    removal_candidates: dict[str, list[str]] = field(default_factory=dict)
+    covers_period: dict[str, bool] = field(default_factory=dict)
+    log_source: str = ""
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-serialisable values, for the change record."""
+        return {
+            "servers": list(self.servers),
+            "period": {"start": _iso(self.start), "end": _iso(self.end),
+                       "days": round(self.days, 3)},
+            "log_source": self.log_source,
+            "connectors": _records(self.connectors),
+            "entries": _records(self.entries),
+            "hosts": _records(self.hosts),
+            "daily": _records(self.daily),
+            "coverage": _records(self.coverage),
+            "malformed": _records(self.malformed),
+            "warnings": list(self.warnings),
+            "removal_candidates": {k: list(v) for k, v in self.removal_candidates.items()},
+            "logs_cover_period": dict(self.covers_period),
+        }
+
+    def export_csv(self, folder: str | Path, prefix: str = "lingering-hosts") -> list[Path]:
+        """Write each table as a CSV file (lists joined with ``; ``); returns the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in ("connectors", "entries", "hosts", "daily", "coverage", "malformed"):
+            frame = getattr(self, name).copy()
+            for column in frame.columns:
+                if frame[column].map(lambda v: isinstance(v, (list, tuple, set))).any():
+                    frame[column] = frame[column].map(
+                        lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set))
+                        else v)
+            path = folder / f"{prefix}-{name}.csv"
+            frame.to_csv(path, index=False)
+            written.append(path)
+        logger.info("wrote %d CSV file(s) to %s", len(written), folder)
+        return written
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _validate(servers: Any, days: Any, connectors: Any) -> tuple[list[str], float, list[str]]:
+    problems: list[InputError] = []
+    if isinstance(servers, str):
+        servers = [part.strip() for part in servers.split(",")]
+    server_list = [str(s).strip() for s in (servers or []) if str(s).strip()]
+    if not server_list:
+        problems.append(InputError(servers, "no server was named", source="parameter servers",
+                                   accepted="a list of server names, for example [EX01]"))
+    try:
+        period = float(days)
+        if not 0 < period <= 3650:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(InputError(days, "is not a number of days", source="parameter days",
+                                   accepted="a number of days from 0 to 3650, for example 30"))
+        period = 0.0
+    if isinstance(connectors, str):
+        connectors = [connectors]
+    connector_list = [str(c).strip() for c in (connectors or []) if str(c).strip()]
+    if problems:
+        raise InputErrors(problems)
+    return server_list, period, connector_list
+
+
+def _selected(all_connectors: list[ReceiveConnector], wanted: list[str], servers: list[str]
+              ) -> list[ReceiveConnector]:
+    if not wanted:
+        return all_connectors
+    chosen: list[ReceiveConnector] = []
+    problems: list[InputError] = []
+    for text in wanted:
+        server, name = split_identity(text, source="parameter connectors")
+        matches = [c for c in all_connectors if c.name.lower() == name.lower()
+                   and (not server or c.server.lower() == server.lower())]
+        if not matches:
+            known = ", ".join(c.identity for c in all_connectors) or "none"
+            problems.append(InputError(text, f"no Receive connector of that name on "
+                                             f"{server or ', '.join(servers)}",
+                                       source="parameter connectors",
+                                       accepted=f"one of: {known}"))
+        chosen += [c for c in matches if c not in chosen]
+    if problems:
+        raise InputErrors(problems)
+    return chosen
+
+
+def _settings(shell: Shell, server: str, roles: Iterable[str]) -> list[ServiceLogSettings]:
+    found = []
+    try:
+        services = log_paths(shell, server, roles)
+    except ExchangeError as error:
+        logger.warning("cannot read the transport services of %s: %s", server, error)
+        return []
+    for role, record in services.items():
+        size = record.get("ReceiveProtocolLogMaxDirectorySize")
+        found.append(ServiceLogSettings(
+            server, role, record.get("ReceiveProtocolLogPath"),
+            str(record.get("ReceiveProtocolLogMaxAge")) if record.get(
+                "ReceiveProtocolLogMaxAge") is not None else None,
+            size if isinstance(size, int) else None))
+    return found
+
+
+def _role_of_folder(folder: str) -> str:
+    parts = folder.replace("\\", "/").lower().split("/")
+    return "HubTransport" if "hub" in parts else "FrontendTransport"
+
+
+def _size_text(size: int | None) -> str:
+    if size is None:
+        return "unlimited"
+    return f"{size:,} bytes ({size / 1024 / 1024:,.0f} MB)"
+
+
+def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
+                       start: _dt.datetime, end: _dt.datetime, servers: list[str]
+                       ) -> tuple[list[str], dict[str, bool], pd.DataFrame]:
+    """Per server: do the logs reach back to the start of the period?"""
+    period = end - start
+    # Quiet hours at the very start are normal; a day (or a tenth of a short period) is not.
+    tolerance = min(_dt.timedelta(days=1), period / 10)
+    warnings: list[str] = []
+    covers: dict[str, bool] = {}
+    coverage = facts.coverage.copy()
+    covered_from = []
+    for row in coverage.itertuples():
+        if row.files_before_window:
+            covered_from.append(start)
+        else:
+            candidates = [t for t in (row.first_line, row.oldest_file)
+                          if t is not None and not pd.isna(t)]
+            covered_from.append(max(start, min(candidates)) if candidates else None)
+    coverage["covered_from"] = covered_from
+    coverage["covers_period"] = [value is not None and value - start <= tolerance
+                                 for value in covered_from]
+
+    for server in servers:
+        rows = coverage[coverage["server"].str.lower() == server.lower()]
+        if rows.empty:
+            covers[server] = False
+            warnings.append(f"{server}: no protocol log files were found, so nothing is known "
+                            f"about its connectors' traffic")
+            continue
+        covers[server] = bool(rows["covers_period"].all())
+        for row in rows.itertuples():
+            if row.covers_period:
+                continue
+            role = _role_of_folder(row.folder)
+            service = next((s for s in settings if s.server.lower() == server.lower()
+                            and s.role == role), None)
+            if row.covered_from is None:
+                text = (f"{server}: the log folder {row.folder} has no lines in the "
+                        f"{period.total_seconds() / 86400:g} day(s) asked")
+            else:
+                shown = row.covered_from.strftime("%Y-%m-%d %H:%M")
+                days = (end - row.covered_from).total_seconds() / 86400
+                text = (f"{server}: the logs in {row.folder} begin at {shown} UTC, so they "
+                        f"cover {days:.1f} of the {period.total_seconds() / 86400:g} day(s) "
+                        f"asked")
+            if service is not None:
+                text += (f"; {service.cmdlet} {server} keeps them for ReceiveProtocolLogMaxAge "
+                         f"{service.max_age or '?'} and up to ReceiveProtocolLogMaxDirectorySize "
+                         f"{_size_text(service.max_directory_size)}: raise these to keep more")
+            else:
+                text += ("; ReceiveProtocolLogMaxAge and ReceiveProtocolLogMaxDirectorySize of "
+                         "the server's transport service decide how much is kept")
+            text += ". Hosts that send less often than that (monthly jobs) may be missing."
+            warnings.append(text)
+    return warnings, covers, coverage
+
+
+def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame
+                ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Each RemoteIPRanges entry with the hosts inside it; each host's entries."""
+    rows = []
+    entries_of_host: dict[str, list[str]] = {address: [] for address in hosts["remote_address"]}
+    for text in connector.remote_ip_ranges:
+        try:
+            entry = from_exchange(text)
+        except InputError as error:
+            logger.warning("%s: cannot read RemoteIPRanges entry %r: %s", connector.identity,
+                           text, error)
+            continue
+        inside = hosts[[entry.contains_address(a) for a in hosts["remote_address"]]] \
+            if len(hosts) else hosts
+        for address in inside["remote_address"]:
+            entries_of_host[address].append(text)
+        rows.append({
+            "connector": connector.identity,
+            "entry": text,
+            "state": ENTRY_ACTIVE if len(inside) else ENTRY_SILENT,
+            "hosts": list(inside["remote_address"]),
+            "sessions": int(inside["sessions"].sum()) if len(inside) else 0,
+            "last_seen": inside["last_seen"].max() if len(inside) else None,
+        })
+    return rows, entries_of_host
+
+
+def review_lingering_hosts(
+    shell: Shell,
+    servers: Sequence[str] | str,
+    *,
+    connectors: Sequence[str] | str | None = None,
+    days: float = 30,
+    log_source: LogSource | str = "simulated",
+    end: _dt.datetime | None = None,
+    workers: int | None = None,
+    source_options: dict[str, Any] | None = None,
+) -> LingeringHostsReview:
+    """Review which hosts still use the Receive connectors of ``servers``.
+
+    Args:
+        shell: reads the connectors and the transport services' log settings.
+        servers: the servers whose connectors are reviewed, for example ``["EX01"]``.
+        connectors: the connectors to review, as ``SERVER\\Name`` or a name; all Receive
+            connectors of the servers when empty.
+        days: how many days back from ``end`` to look.
+        log_source: ``simulated``, ``smb``, a folder of copied logs, or a LogSource.
+        end: the end of the period (UTC); now by default.
+        workers: threads reading the logs.
+        source_options: passed to the log source (for example ``seed`` or ``username``).
+
+    Raises:
+        InputErrors: a parameter is wrong; nothing was read.
+    """
+    server_list, period, wanted = _validate(servers, days, connectors)
+    end = (end or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+    start = end - _dt.timedelta(days=period)
+    source = open_log_source(log_source, **(source_options or {}))
+    logger.info("reviewing %s over %g day(s) with logs from %s", ", ".join(server_list), period,
+                source.describe())
+
+    all_connectors = [c for server in server_list for c in receive_connectors(shell, server)]
+    chosen = _selected(all_connectors, wanted, server_list)
+    builder = FactsBuilder(start, end, workers=workers)
+    settings: list[ServiceLogSettings] = []
+    for server in server_list:
+        roles = sorted({c.transport_role or "FrontendTransport" for c in chosen
+                        if c.server.lower() == server.lower()}) or ["FrontendTransport"]
+        settings += _settings(shell, server, roles)
+        for folder in source.folders(server, shell, roles):
+            builder.add_folder(folder)
+    facts = builder.facts()
+    warnings, covers, coverage = _coverage_warnings(facts, settings, start, end, server_list)
+
+    reviewed = {c.identity.lower() for c in chosen}
+    hosts = facts.hosts[facts.hosts["connector"].str.lower().isin(reviewed)].copy()
+    daily = facts.daily[facts.daily["connector"].str.lower().isin(reviewed)].copy()
+    hosts["in_entries"] = [[] for _ in range(len(hosts))]
+
+    connector_rows = []
+    entry_rows: list[dict[str, Any]] = []
+    removal: dict[str, list[str]] = {}
+    logging_off: list[str] = []
+    for connector in chosen:
+        mine = hosts[hosts["connector"].str.lower() == connector.identity.lower()]
+        role = connector.transport_role or "FrontendTransport"
+        folders = coverage[coverage["server"].str.lower() == connector.server.lower()]
+        has_files = any(_role_of_folder(f) == role for f in folders["folder"])
+        logging_on = connector.protocol_logging_level.lower() != "none"
+        if not logging_on:
+            status = NO_DATA_LOGGING_OFF
+            rows = [{"connector": connector.identity, "entry": text, "state": ENTRY_UNKNOWN,
+                     "hosts": [], "sessions": 0, "last_seen": None}
+                    for text in connector.remote_ip_ranges]
+            logging_off.append(connector.identity)
+        elif not has_files:
+            status = NO_DATA_NO_FILES
+            rows = [{"connector": connector.identity, "entry": text, "state": ENTRY_UNKNOWN,
+                     "hosts": [], "sessions": 0, "last_seen": None}
+                    for text in connector.remote_ip_ranges]
+        else:
+            status = IN_USE if len(mine) else NO_TRAFFIC
+            rows, entries_of_host = _entry_rows(connector, mine)
+            for index in mine.index:
+                hosts.at[index, "in_entries"] = entries_of_host.get(
+                    hosts.at[index, "remote_address"], [])
+            silent = [row["entry"] for row in rows if row["state"] == ENTRY_SILENT]
+            removal[connector.identity] = silent
+            if silent and not covers.get(connector.server, False):
+                warnings.append(
+                    f"{connector.identity}: {len(silent)} silent entr"
+                    f"{'y is' if len(silent) == 1 else 'ies are'} not proven unused, because "
+                    f"the logs of {connector.server} cover less than the period asked.")
+        entry_rows += rows
+        connector_rows.append({
+            "connector": connector.identity, "server": connector.server,
+            "transport_role": connector.transport_role,
+            "protocol_logging_level": connector.protocol_logging_level, "status": status,
+            "entries": len(connector.remote_ip_ranges),
+            "active_entries": sum(r["state"] == ENTRY_ACTIVE for r in rows),
+            "silent_entries": sum(r["state"] == ENTRY_SILENT for r in rows),
+            "hosts": len(mine), "sessions": int(mine["sessions"].sum()),
+            "recipients_refused": int(mine["recipients_refused"].sum()),
+            "last_seen": mine["last_seen"].max() if len(mine) else None,
+        })
+    if logging_off:
+        names = ", ".join(logging_off)
+        warnings.append(
+            f"No data for {names}: ProtocolLoggingLevel is None, so the logs cannot show who "
+            f"uses {'it' if len(logging_off) == 1 else 'them'}. To find out, run "
+            f"Set-ReceiveConnector '<identity>' -ProtocolLoggingLevel Verbose and review "
+            f"again after {period:g} day(s).")
+    if facts.malformed.shape[0] or coverage["malformed_lines"].sum():
+        warnings.append(f"{int(coverage['malformed_lines'].sum())} malformed log line(s) were "
+                        f"left out; see the malformed table for file and line.")
+
+    return LingeringHostsReview(
+        servers=server_list, start=start, end=end,
+        connectors=pd.DataFrame(connector_rows, columns=CONNECTOR_COLUMNS),
+        entries=pd.DataFrame(entry_rows, columns=ENTRY_COLUMNS),
+        hosts=hosts.reset_index(drop=True), daily=daily.reset_index(drop=True),
+        coverage=coverage, malformed=facts.malformed, warnings=warnings,
+        removal_candidates=removal, covers_period=covers, log_source=source.describe(),
+    )
