@@ -80,7 +80,7 @@ def test_only_the_blocked_server_fails(shell: SimulatedShell) -> None:
 def test_the_time_left_is_the_expiration_timeout_less_the_oldest_message_age(
     shell: SimulatedShell,
 ) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     shell.organization.set_port25_blocked("EX03", True, since=now - dt.timedelta(hours=5))
     send.apply_plan(shell, send.plan_source_servers(shell, INTERNET, add="EX03"))
 
@@ -141,7 +141,7 @@ def test_an_authentication_error_is_not_called_unreachable() -> None:
 
 def test_a_real_server_is_asked_for_its_oldest_message(state_path: Path) -> None:
     """Exchange has no OldestMessageReceived on a queue; Get-Message tells it."""
-    received = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    received = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
 
     class RealShapes(SimulatedShell):
         def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
@@ -160,3 +160,33 @@ def test_a_real_server_is_asked_for_its_oldest_message(state_path: Path) -> None
     asked = shell.transcript.calls("Get")[-1]
     assert (asked.cmdlet, asked.parameters["Queue"]) == ("Get-Message", "EX03\\3")
     assert dt.timedelta(hours=2) <= row.oldest_message_age < dt.timedelta(hours=2, minutes=1)
+
+
+def test_after_a_smart_host_change_every_source_server_is_checked(shell: SimulatedShell) -> None:
+    plan = send.plan_smart_hosts(shell, INTERNET, add="smtp2.relay.example.net")
+    result = send.apply_plan(shell, plan)
+
+    checks = queues.check_after_apply(shell, plan, result)
+
+    assert [(c.connector, c.servers) for c in checks] == [(INTERNET, ["EX01", "EX02"])]
+
+
+def test_nothing_is_checked_when_nothing_was_applied(state_path: Path) -> None:
+    guarded = ReadOnlyShell(state_path)
+    plan = send.plan_source_servers(guarded, INTERNET, add="EX03")
+
+    assert queues.check_after_apply(guarded, plan, None) == []
+    assert "Get-Queue" not in [e.cmdlet for e in guarded.transcript.entries]
+
+
+def test_a_decommission_checks_the_replacement_where_it_was_added(shell: SimulatedShell) -> None:
+    shell.organization.set_port25_blocked("EX03", True)
+    plan = send.plan_decommission(shell, "EX01", replace_with="EX03")
+    result = send.apply_decommission(shell, plan)
+
+    checks = queues.check_after_apply(shell, plan, result)
+
+    assert [(c.connector, c.servers, c.passed) for c in checks] == [("To Partner", ["EX03"],
+                                                                     False)]
+    assert checks[0].problems[0].startswith(
+        "EX03 cannot reach mail.partner.example.net (203.0.113.40) on port 25")

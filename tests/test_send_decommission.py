@@ -33,10 +33,10 @@ def test_the_only_source_server_is_refused_without_a_replacement(state_path: Pat
     guarded = ReadOnlyShell(state_path)
     plan = send.plan_decommission(guarded, "EX01")
 
-    assert plan.blockers == [
+    assert plan.blockers == [(
         "removing EX01 would leave To Partner without source servers; Exchange refuses an "
         "empty list. Name a server in replace_with to take over from EX01 there, or change "
-        "that connector first."]
+        "that connector first.")]
     with pytest.raises(PlanRefused):
         send.apply_decommission(guarded, plan)
 

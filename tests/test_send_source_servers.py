@@ -8,6 +8,7 @@ import pytest
 
 from connector_runbooks import send
 from connector_runbooks.errors import ConcurrentChange, InputError, InputErrors, PlanRefused
+from connector_runbooks.models import ExchangeServer
 from connector_runbooks.simulated.shell import SimulatedShell
 from send_helpers import ReadOnlyShell, connector, sets
 
@@ -103,13 +104,22 @@ def test_removing_and_adding_in_one_change_keeps_the_list_filled(shell: Simulate
     assert connector(shell, "To Partner").source_transport_servers == ["EX03"]
 
 
-def test_a_server_of_an_unsupported_version_is_refused(state_path: Path) -> None:
-    shell = ReadOnlyShell(state_path)
-    server = send.organization_servers(shell)[0]
-    server.record["AdminDisplayVersion"] = server.version = "Version 15.0 (Build 1497.2)"
+def test_a_server_of_an_unsupported_version_cannot_be_a_source_server() -> None:
+    exchange_2013 = ExchangeServer.from_record({
+        "Name": "EX2013", "ServerRole": "Mailbox, ClientAccess", "IsMailboxServer": True,
+        "AdminDisplayVersion": "Version 15.0 (Build 1497.2)"})
 
-    assert "15.0" in send.source_server_problem(server)
-    assert "15.1" in send.source_server_problem(server)
+    assert send.source_server_problem(exchange_2013) == (
+        "EX2013 runs Version 15.0 (Build 1497.2); source servers must run Exchange Server "
+        "2016 (15.1) or Exchange Server 2019 (15.2)")
+
+
+def test_a_server_without_the_mailbox_role_cannot_be_a_source_server() -> None:
+    client_access = ExchangeServer.from_record({
+        "Name": "CAS01", "ServerRole": "ClientAccess", "IsMailboxServer": False,
+        "AdminDisplayVersion": "Version 15.1 (Build 2507.6)"})
+
+    assert "only Mailbox servers" in send.source_server_problem(client_access)
 
 
 def test_a_server_already_listed_is_reported_not_sent(guarded: ReadOnlyShell) -> None:

@@ -45,11 +45,11 @@ RELAY_TO_SOURCE_SERVERS = "SmtpRelayToConnectorSourceServers"
 #: Statuses in which a queue is not delivering.
 STUCK = frozenset({"Retry", "Suspended", "Connecting"})
 
-_LAST_ERROR_PART = re.compile(r"\{(LRT|LED|FQDN|IP)=(.*?)\}(?=;\{|\]\s*$)", re.S)
+_LAST_ERROR_PART = re.compile(r"\{(LRT|LED|FQDN|IP)=(.*?)\}(?=;\{|\]\s*$)", re.DOTALL)
 _CONNECT_FAILED = re.compile(r"441 4\.4\.1 .*?Failed to connect\. Winsock error code: (\d+)",
-                             re.S)
-_RESPONDED = re.compile(r"451 4\.4\.0 .*?responded with: \"(.*?)\.?\"", re.S)
-_UNREACHABLE_REPLY = re.compile(r"Unable to connect|Connection timed out", re.I)
+                             re.DOTALL)
+_RESPONDED = re.compile(r"451 4\.4\.0 .*?responded with: \"(.*?)\.?\"", re.DOTALL)
+_UNREACHABLE_REPLY = re.compile(r"Unable to connect|Connection timed out", re.IGNORECASE)
 _ENDPOINT = re.compile(r"The last endpoint attempted was (\S+):(\d+)")
 
 #: What the Winsock error codes in a 441 4.4.1 error mean, in words.
@@ -247,7 +247,7 @@ def check_queues(
     names = [r.value for r in read_server_names(servers, source="parameter servers")]
     target = find_send_connector(shell, connector)
     names = names or list(target.source_transport_servers)
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     health = QueueHealth(target.identity, names, moment)
     logger.info("checking the queues of %s on %s", target.identity, ", ".join(names))
     health.expiration = _expiration_timeouts(shell, names)
@@ -290,11 +290,13 @@ def check_after_apply(
     """
     if result is None:
         return []
-    if isinstance(plan, DecommissionPlan):
-        assert isinstance(result, DecommissionResult)
+    if isinstance(plan, DecommissionPlan) and isinstance(result, DecommissionResult):
         pairs = [(step, result.steps.get(step.identity)) for step in plan.steps]
-    else:
+    elif isinstance(plan, SendConnectorPlan) and isinstance(result, ApplyResult):
         pairs = [(plan, result)]
+    else:
+        raise TypeError(f"a {type(result).__name__} does not belong to a "
+                        f"{type(plan).__name__}")
     checks = []
     for step, applied in pairs:
         if applied is None or applied.outcome != "applied" or not step.add:
@@ -419,7 +421,7 @@ def parse_time(value: Any) -> dt.datetime | None:
     if value is None or value == "":
         return None
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def duration_text(span: dt.timedelta) -> str:

@@ -179,7 +179,7 @@ def _read_values(
 
 def is_fqdn(text: str) -> bool:
     """A host name per RFC 1035: dot-separated labels of letters, digits and inner hyphens."""
-    name = text[:-1] if text.endswith(".") else text
+    name = text.removesuffix(".")
     return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
@@ -385,8 +385,8 @@ def source_server_problem(server: ExchangeServer) -> str | None:
                 "servers through an Edge Subscription, can be source servers")
     version = server_version(server)
     if version not in SUPPORTED_VERSIONS:
-        supported = ", ".join(f"{major}.{minor} ({name})"
-                              for (major, minor), name in SUPPORTED_VERSIONS.items())
+        supported = " or ".join(f"{name} ({major}.{minor})"
+                                for (major, minor), name in SUPPORTED_VERSIONS.items())
         return (f"{server.name} runs {server.version or 'an unknown version'}; source servers "
                 f"must run {supported}")
     return None
@@ -480,11 +480,11 @@ def _check_source_servers(plan: SendConnectorPlan, target: SendConnector,
     if edge and mailbox:
         new_edge = [name for name in edge if name in plan.add]
         if new_edge:
-            what = (f"{_names(new_edge)} {_be(new_edge)} Edge (Edge Subscription) and "
-                    f"{plan.identity} is sourced by the Mailbox server(s) {_names(mailbox)}")
+            what = (f"{_names(new_edge)}: Edge (Edge Subscription), but {plan.identity} is "
+                    f"sourced by Mailbox servers ({_names(mailbox)})")
         else:
-            what = (f"{_names(mailbox)} {_be(mailbox)} Mailbox and {plan.identity} is sourced "
-                    f"by the Edge server(s) {_names(edge)}")
+            what = (f"{_names(mailbox)}: Mailbox, but {plan.identity} is sourced by Edge "
+                    f"servers through an Edge Subscription ({_names(edge)})")
         plan.blockers.append(f"{what}; Exchange does not mix Edge and Mailbox source servers on "
                              "one connector")
 

@@ -93,8 +93,8 @@ def show_plan(plan: SendConnectorPlan) -> None:
     what = (f"{len(plan.add)} to add, {len(plan.remove)} to remove; {plan.property_name} "
             f"before: {', '.join(plan.before) or '(none)'}; after: "
             f"{', '.join(plan.after) or '(none)'}")
-    parts: list[Any] = [f"Plan for `{plan.identity}` ({plan.property_name}). "
-                        f"{_verdict(plan, what)}", plan_table(plan)]
+    heading = f"Plan for `{plan.identity}` ({plan.property_name}). {_verdict(plan, what)}"
+    parts: list[Any] = [heading, plan_table(plan)]
     parts += _notes(plan.warnings, plan.blockers)
     if plan.changed and not plan.blockers:
         parts.append(f"The one cmdlet apply will send:\n\n```powershell\n{plan.powershell}\n```")
@@ -228,11 +228,11 @@ def show_queue_health(health: QueueHealth) -> None:
     timeouts = ", ".join(f"{server} {duration_text(timeout)}"
                          for server, timeout in health.expiration.items())
     parts: list[Any] = [
-        f"Queues of `{health.connector}` at {health.checked_at:%Y-%m-%d %H:%M} UTC. "
-        f"**{health.verdict}**",
+        (f"Queues of `{health.connector}` at {health.checked_at:%Y-%m-%d %H:%M} UTC. "
+         f"**{health.verdict}**"),
         queue_table(health),
-        f"Messages expire under each server's MessageExpirationTimeout: {timeouts}. A server "
-        "without a queue for the connector has nothing waiting for it.",
+        (f"Messages expire under each server's MessageExpirationTimeout: {timeouts}. A server "
+         "without a queue for the connector has nothing waiting for it."),
     ]
     if health.problems:
         parts.append("Problems:\n\n" + "\n".join(f"- {p}" for p in health.problems))
