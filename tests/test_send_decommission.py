@@ -102,6 +102,7 @@ def test_a_connector_changed_midway_stops_there_and_keeps_what_was_done(
     plan = send.plan_decommission(shell, "EX01", replace_with="EX03")
 
     with pytest.raises(ConcurrentChange):
-        send.apply_decommission(shell, plan, on_applied=lambda step, r: done.append(step.identity))
+        send.apply_decommission(shell, plan, on_applied=lambda step, r: done.append(step.identity),
+                                recheck_after_s=0)
     assert done == ["To Internet"]
     assert "EX01" in connector(shell, "To Partner").source_transport_servers

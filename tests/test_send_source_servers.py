@@ -157,5 +157,16 @@ def test_a_change_made_after_the_plan_stops_the_apply(shell: SimulatedShell) -> 
     send.apply_plan(shell, send.plan_source_servers(shell, INTERNET, remove="EX01"))
 
     with pytest.raises(ConcurrentChange):
-        send.apply_plan(shell, plan)
+        send.apply_plan(shell, plan, recheck_after_s=0)
     assert len(sets(shell)) == 1
+
+
+def test_a_fresh_plan_costs_one_read_one_write_and_one_verifying_read(
+    shell: SimulatedShell,
+) -> None:
+    current = send.find_send_connector(shell, INTERNET)
+    plan = send.plan_source_servers(shell, current, add="EX03")
+    send.apply_plan(shell, plan)
+
+    calls = [e.cmdlet for e in shell.transcript.entries if e.cmdlet != "Get-ExchangeServer"]
+    assert calls == ["Get-SendConnector", "Set-SendConnector", "Get-SendConnector"]

@@ -230,7 +230,7 @@ class QueueHealth:
 
 def check_queues(
     shell: Shell,
-    connector: str,
+    connector: str | SendConnector,
     *,
     servers: str | Iterable[str] | None = None,
     now: dt.datetime | None = None,
@@ -239,13 +239,14 @@ def check_queues(
 
     Args:
         shell: where to read from.
-        connector: the Send connector's name.
+        connector: the Send connector's name, or a read of it.
         servers: the servers to check (default: the connector's source servers), for example
             only the servers a change just added.
         now: the time to measure ages against (default: now, UTC).
     """
     names = [r.value for r in read_server_names(servers, source="parameter servers")]
-    target = find_send_connector(shell, connector)
+    target = (connector if isinstance(connector, SendConnector)
+              else find_send_connector(shell, connector))
     names = names or list(target.source_transport_servers)
     moment = now or dt.datetime.now(dt.UTC)
     health = QueueHealth(target.identity, names, moment)

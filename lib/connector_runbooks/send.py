@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from .errors import (
     VerificationFailed,
 )
 from .models import ExchangeServer, _as_list
-from .plan import ApplyResult, Unchanged, Verification
+from .plan import RECHECK_AFTER_S, ApplyResult, Unchanged, Verification
 from .ranges import normalize_text
 from .shell import Shell, powershell_line
 
@@ -69,7 +70,10 @@ class SendConnector:
         smart_hosts: SmartHosts as displayed; IP addresses in brackets.
         dns_routing_enabled: True when mail goes to the recipient domains' MX hosts, False
             when it goes to the smart hosts.
+        enabled: whether the connector routes mail at all.
         record: the full record as read, for display.
+        read_at: ``time.monotonic()`` when it was read, to judge how fresh a plan built on
+            it is.
     """
 
     identity: str
@@ -80,9 +84,10 @@ class SendConnector:
     dns_routing_enabled: bool
     enabled: bool
     record: dict[str, Any] = field(default_factory=dict, repr=False)
+    read_at: float = field(default=0.0, repr=False)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> SendConnector:
+    def from_record(cls, record: dict[str, Any], read_at: float = 0.0) -> SendConnector:
         return cls(
             identity=str(record.get("Identity") or record.get("Name", "")),
             guid=str(record.get("Guid", "")),
@@ -92,12 +97,15 @@ class SendConnector:
             dns_routing_enabled=bool(record.get("DNSRoutingEnabled", True)),
             enabled=bool(record.get("Enabled", True)),
             record=dict(record),
+            read_at=read_at,
         )
 
 
 def send_connectors(shell: Shell) -> list[SendConnector]:
     """Every Send connector of the organization."""
-    return [SendConnector.from_record(r) for r in shell.invoke("Get-SendConnector")]
+    records = shell.invoke("Get-SendConnector")
+    read_at = time.monotonic()
+    return [SendConnector.from_record(r, read_at) for r in records]
 
 
 def find_send_connector(
@@ -265,6 +273,7 @@ class SendConnectorPlan:
         blockers: broken rules; a plan with blockers cannot be applied.
         dns_routing_before: DNSRoutingEnabled as read (smart host plans only).
         dns_routing_after: DNSRoutingEnabled once applied (smart host plans only).
+        read_at: when the connector was read (``time.monotonic()``).
     """
 
     identity: str
@@ -278,6 +287,7 @@ class SendConnectorPlan:
     blockers: list[str] = field(default_factory=list)
     dns_routing_before: bool | None = None
     dns_routing_after: bool | None = None
+    read_at: float = field(default=0.0, repr=False)
 
     @property
     def changes_dns_routing(self) -> bool:
@@ -318,6 +328,7 @@ class SendConnectorPlan:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("read_at")
         data.update(changed=self.changed, cmdlet=SET_CMDLET if self.changed else None,
                     parameters=self.parameters if self.changed else None,
                     powershell=self.powershell)
@@ -439,7 +450,8 @@ def _plan_source_servers(
         when_empty: what to tell the user when the list would end up empty.
     """
     plan = SendConnectorPlan(target.identity, SOURCE_TRANSPORT_SERVERS,
-                             before=list(target.source_transport_servers), after=[])
+                             before=list(target.source_transport_servers), after=[],
+                             read_at=target.read_at)
     adding, plan.blockers = _resolve_additions(to_add, servers)
 
     removing: list[Requested] = []
@@ -519,7 +531,7 @@ def next_hops(connector: SendConnector) -> str:
 
 def plan_source_servers(
     shell: Shell,
-    connector: str,
+    connector: str | SendConnector,
     *,
     add: str | Iterable[str] | None = None,
     remove: str | Iterable[str] | None = None,
@@ -532,13 +544,15 @@ def plan_source_servers(
 
     Args:
         shell: where to read from.
-        connector: the Send connector's name.
+        connector: the Send connector's name, or a fresh read of it (from
+            :func:`find_send_connector`), which saves a call.
         add: servers to add, by name or FQDN (a list, or text separated by commas).
         remove: servers to remove.
     """
     to_add, to_remove = _read_both(add, remove, read_server_names)
-    logger.info("planning SourceTransportServers of %s", connector)
-    target = find_send_connector(shell, connector)
+    target = (connector if isinstance(connector, SendConnector)
+              else find_send_connector(shell, connector))
+    logger.info("planning SourceTransportServers of %s", target.identity)
     return _plan_source_servers(target, _Servers(organization_servers(shell)), to_add, to_remove)
 
 
@@ -565,7 +579,7 @@ def _read_both(
 
 def plan_smart_hosts(
     shell: Shell,
-    connector: str,
+    connector: str | SendConnector,
     *,
     add: str | Iterable[str] | None = None,
     remove: str | Iterable[str] | None = None,
@@ -580,7 +594,8 @@ def plan_smart_hosts(
 
     Args:
         shell: where to read from.
-        connector: the Send connector's name.
+        connector: the Send connector's name, or a fresh read of it (from
+            :func:`find_send_connector`), which saves a call.
         add: smart hosts to add: FQDNs and IP addresses.
         remove: smart hosts to remove.
         dns_routing_enabled: None keeps DNSRoutingEnabled as it is; False turns DNS routing
@@ -591,10 +606,12 @@ def plan_smart_hosts(
         raise InputError(dns_routing_enabled, "is not true or false",
                          source="parameter dns_routing_enabled",
                          accepted="true, false, or nothing to keep it as it is")
-    logger.info("planning SmartHosts of %s", connector)
-    target = find_send_connector(shell, connector)
+    target = (connector if isinstance(connector, SendConnector)
+              else find_send_connector(shell, connector))
+    logger.info("planning SmartHosts of %s", target.identity)
     plan = SendConnectorPlan(target.identity, SMART_HOSTS, before=list(target.smart_hosts),
-                             after=[], dns_routing_before=target.dns_routing_enabled)
+                             after=[], dns_routing_before=target.dns_routing_enabled,
+                             read_at=target.read_at)
     plan.dns_routing_after = (target.dns_routing_enabled if dns_routing_enabled is None
                               else dns_routing_enabled)
     _plan_edit(plan, to_add, to_remove, "a smart host")
@@ -707,8 +724,14 @@ def refuse_if_blocked(plan: SendConnectorPlan | DecommissionPlan) -> None:
         raise PlanRefused(plan.blockers)
 
 
-def apply_plan(shell: Shell, plan: SendConnectorPlan) -> ApplyResult:
+def apply_plan(
+    shell: Shell, plan: SendConnectorPlan, *, recheck_after_s: float = RECHECK_AFTER_S
+) -> ApplyResult:
     """Send the plan as one Set-SendConnector call, then verify.
+
+    A plan read more than ``recheck_after_s`` seconds ago (a person reviewed it before
+    applying) is compared with a fresh read first; a plan made moments ago in the same run is
+    not read twice, so a headless change costs one read, one write and one verifying read.
 
     Raises:
         PlanRefused: the plan has blockers; nothing was sent.
@@ -722,12 +745,13 @@ def apply_plan(shell: Shell, plan: SendConnectorPlan) -> ApplyResult:
         logger.info("%s: nothing to change", plan.identity)
         return ApplyResult("no-op")
 
-    current = find_send_connector(shell, plan.identity)
-    planned = ({_KEYS[plan.property_name](v) for v in plan.before},
-               plan.dns_routing_before)
-    if _state(current, plan) != planned:
-        raise ConcurrentChange(plan.identity, plan.before,
-                               getattr(current, _ATTRIBUTES[plan.property_name]))
+    if time.monotonic() - plan.read_at >= recheck_after_s:
+        current = find_send_connector(shell, plan.identity)
+        planned = ({_KEYS[plan.property_name](v) for v in plan.before},
+                   plan.dns_routing_before)
+        if _state(current, plan) != planned:
+            raise ConcurrentChange(plan.identity, plan.before,
+                                   getattr(current, _ATTRIBUTES[plan.property_name]))
 
     logger.info("applying %s", plan.powershell)
     try:
@@ -866,12 +890,15 @@ def apply_decommission(
     shell: Shell,
     plan: DecommissionPlan,
     on_applied: Callable[[SendConnectorPlan, ApplyResult], None] | None = None,
+    *,
+    recheck_after_s: float = RECHECK_AFTER_S,
 ) -> DecommissionResult:
     """Apply the plan connector by connector, verifying each before the next.
 
     Args:
         on_applied: called after each connector is changed and verified, so a record keeps
             what was done even when a later connector fails.
+        recheck_after_s: as :func:`apply_plan`, for each connector.
 
     Raises:
         PlanRefused: any connector's plan is refused; nothing was sent anywhere.
@@ -881,7 +908,7 @@ def apply_decommission(
     refuse_if_blocked(plan)
     result = DecommissionResult("no-op")
     for step in plan.steps:
-        applied = apply_plan(shell, step)
+        applied = apply_plan(shell, step, recheck_after_s=recheck_after_s)
         result.steps[step.identity] = applied
         if applied.outcome == "applied":
             result.outcome = "applied"
