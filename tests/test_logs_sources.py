@@ -1,0 +1,91 @@
+"""Where logs come from: admin share paths, local folder layouts, the source parameter."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from connector_runbooks.errors import InputError
+from connector_runbooks.logs.sources import (
+    LocalLogSource,
+    SimulatedLogSource,
+    SmbLogSource,
+    admin_share_path,
+    open_log_source,
+    parse_timespan,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "logs"
+DEFAULT_PATH = ("C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\"
+                "FrontEnd\\ProtocolLog\\SmtpReceive")
+
+
+def test_the_admin_share_takes_the_drive_letter_from_the_log_path():
+    assert admin_share_path("ex01.corp.example.com", DEFAULT_PATH) == (
+        "\\\\ex01.corp.example.com\\C$\\Program Files\\Microsoft\\Exchange Server\\V15\\"
+        "TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive")
+
+
+def test_a_moved_log_folder_on_another_drive_uses_that_drives_share():
+    assert admin_share_path("ex02.corp.example.com", "d:\\Exchange Logs\\SmtpReceive\\") == (
+        "\\\\ex02.corp.example.com\\D$\\Exchange Logs\\SmtpReceive")
+
+
+def test_forward_slashes_are_turned_into_backslashes():
+    assert admin_share_path("ex01", "E:/Logs/Receive") == "\\\\ex01\\E$\\Logs\\Receive"
+
+
+def test_a_unc_log_path_is_used_as_it_is():
+    assert admin_share_path("ex01", "\\\\filer\\logs\\ex01\\") == "\\\\filer\\logs\\ex01"
+
+
+@pytest.mark.parametrize("path", ["", "Logs\\SmtpReceive", "CC:\\Logs"])
+def test_a_path_without_a_drive_letter_is_refused(path):
+    with pytest.raises(InputError):
+        admin_share_path("ex01", path)
+
+
+def test_each_server_has_its_own_folder_under_the_root(tmp_path):
+    for server in ("EX01", "ex02"):
+        shutil.copytree(FIXTURES / "refused" / "EX01", tmp_path / server)
+
+    source = LocalLogSource(tmp_path)
+
+    assert [f.server for f in source.folders("EX02")] == ["EX02"]
+    assert source.folders("EX02")[0].location.endswith("ex02")
+
+
+def test_a_single_server_folder_can_be_given_directly():
+    folders = LocalLogSource(FIXTURES / "refused" / "EX01").folders("EX01")
+
+    assert [len(f.files) for f in folders] == [1]
+
+
+def test_a_server_without_a_folder_has_no_log_folders(tmp_path):
+    shutil.copytree(FIXTURES / "refused" / "EX01", tmp_path / "EX01")
+
+    assert LocalLogSource(tmp_path).folders("EX03") == []
+
+
+def test_the_source_parameter_picks_the_source():
+    assert isinstance(open_log_source("simulated"), SimulatedLogSource)
+    assert isinstance(open_log_source("SMB"), SmbLogSource)
+    assert isinstance(open_log_source(f"folder:{FIXTURES}"), LocalLogSource)
+    assert isinstance(open_log_source(str(FIXTURES)), LocalLogSource)
+
+
+def test_a_log_source_folder_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(InputError) as raised:
+        open_log_source(str(tmp_path / "missing"))
+
+    assert raised.value.source == "parameter log_source"
+
+
+@pytest.mark.parametrize(("text", "days", "seconds"), [
+    ("30.00:00:00", 30, 0), ("7.12:00:00", 7, 43200), ("00:00:00", 0, 0), ("1:30:00", 0, 5400)])
+def test_timespans_read_as_exchange_writes_them(text, days, seconds):
+    span = parse_timespan(text)
+
+    assert (span.days, span.seconds) == (days, seconds)
