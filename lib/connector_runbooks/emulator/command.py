@@ -8,7 +8,9 @@ from the NTLM user file named by ``NTLM_USER_FILE``.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -103,6 +105,10 @@ def main_emulator(
           "CONNECTOR_RUNBOOKS_PASSWORD or the keyring.", file=out, flush=True)
     if on_ready is not None:
         on_ready(emulator)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # A service manager stops with SIGTERM; stopping properly removes the account file.
+        previous = signal.signal(signal.SIGTERM, lambda *_: emulator.stopping.set())
     try:
         # Short waits keep Ctrl-C responsive on every platform.
         while not emulator.stopping.wait(0.5):
@@ -111,4 +117,6 @@ def main_emulator(
         pass
     finally:
         emulator.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0

@@ -351,6 +351,7 @@ class PipelineRunner:
         return params, None
 
     def _execute(self, cmdlet: str, params: dict[str, Any], fired: list[Fault]) -> CommandResult:
+        logger.info("%s %s", cmdlet, _identity(params) or "")
         error = self.faults.take("error", cmdlet)
         if error is not None:
             logger.info("fault: an error record instead of running %s", cmdlet)
