@@ -61,7 +61,8 @@ def test_adding_entries_plans_one_hashtable_edit(shell: SimulatedShell) -> None:
     assert plan.parameters == {"Identity": NEW,
                                "RemoteIPRanges": {"Add": ["10.50.0.1", "10.50.1.0/29"]}}
     assert plan.after == plan.before + ["10.50.0.1", "10.50.1.0/29"]
-    assert "@{Add=10.50.0.1,10.50.1.0/29}" in plan.powershell
+    assert plan.powershell == ("Set-ReceiveConnector -Identity 'EX02\\Relay Scanners' "
+                               "-RemoteIPRanges @{Add='10.50.0.1','10.50.1.0/29'}")
 
 
 def test_an_entry_equal_by_bounds_to_an_existing_one_changes_nothing(

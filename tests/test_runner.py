@@ -153,3 +153,22 @@ def test_plain_papermill_writes_the_summary_into_the_records_folder(
 
     [summary] = isolated.glob("*_receive-connector-ip-ranges_EX02-Relay-Scanners.json")
     assert json.loads(summary.read_text(encoding="utf-8"))["outcome"] == "applied"
+
+
+def test_two_runs_named_alike_keep_separate_records(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connector_runbooks.runner as runner
+
+    monkeypatch.setattr(runner, "record_name", lambda task, subject: f"same_{task}")
+    first = run(TASK, {"connector": r"EX02\Relay Scanners"})
+    second = run(TASK, {"connector": r"EX02\Relay Scanners"})
+
+    assert first.notebook != second.notebook
+    assert first.summary.exists() and second.summary.exists()
+
+
+def test_a_run_without_a_connector_is_named_after_the_notebook_default(isolated: Path) -> None:
+    result = run(TASK, {})
+
+    assert result.notebook.name.endswith("_receive-connector-ip-ranges_EX02-Relay-Scanners.ipynb")

@@ -31,7 +31,7 @@ def test_adding_a_server_plans_one_hashtable_edit(guarded: ReadOnlyShell) -> Non
     assert plan.parameters == {"Identity": INTERNET,
                                "SourceTransportServers": {"Add": ["EX03"]}}
     assert plan.before == ["EX01", "EX02"] and plan.after == ["EX03", "EX01", "EX02"]
-    assert "-SourceTransportServers @{Add=EX03}" in plan.powershell
+    assert "-SourceTransportServers @{Add='EX03'}" in plan.powershell
     assert not plan.blockers
 
 

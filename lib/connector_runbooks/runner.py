@@ -8,6 +8,7 @@ the runner says ``failed``.
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 from dataclasses import dataclass
@@ -98,6 +99,21 @@ def load_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+def _subject(parameters: dict[str, Any], declared: dict[str, Any]) -> str | None:
+    """What the run is about, for the record's name: the first subject parameter given, or
+    its default in the notebook."""
+    for name in SUBJECT_PARAMETERS:
+        value = parameters.get(name)
+        if value is None and name in declared:
+            try:
+                value = ast.literal_eval(declared[name].get("default") or "None")
+            except (ValueError, SyntaxError):
+                value = None
+        if value:
+            return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return None
+
+
 def check_parameters(
     notebook: Path, parameters: dict[str, Any], *, source: str = "parameters"
 ) -> None:
@@ -130,7 +146,8 @@ def run(
     notebook = notebook_for(task)
     parameters = dict(parameters or {})
     check_parameters(notebook, parameters, source=parameters_source)
-    if "apply" in papermill.inspect_notebook(str(notebook)):
+    declared = papermill.inspect_notebook(str(notebook))
+    if "apply" in declared:
         parameters["apply"] = bool(apply or parameters.get("apply", False))
     elif apply:
         raise InputError("--apply", f"{task} changes nothing, so it has no apply step",
@@ -138,8 +155,12 @@ def run(
 
     out_dir = records_dir(folder).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    subject = next((str(parameters[p]) for p in SUBJECT_PARAMETERS if parameters.get(p)), task)
+    subject = _subject(parameters, declared) or task
     name = record_name(task, subject)
+    suffix = 1
+    while (out_dir / f"{name}.ipynb").exists() or (out_dir / f"{name}.json").exists():
+        suffix += 1  # two runs in one second must not overwrite each other's record
+        name = f"{record_name(task, subject)}-{suffix}"
     parameters.update(records_dir=str(out_dir), record_name=name)
     output = out_dir / f"{name}.ipynb"
     summary = out_dir / f"{name}.json"

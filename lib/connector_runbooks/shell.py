@@ -55,7 +55,9 @@ def redact(parameters: dict[str, Any]) -> dict[str, Any]:
 # Values as PowerShell shows them
 
 
-def _ps_literal(value: Any) -> str:
+def _ps_literal(value: Any, *, expression: bool = False) -> str:
+    """``value`` as PowerShell source. Inside ``@{...}`` PowerShell parses in expression mode,
+    where a bare word is a command name, so every string there is quoted."""
     if value is None:
         return "$null"
     if isinstance(value, bool):
@@ -63,13 +65,13 @@ def _ps_literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return ",".join(_ps_literal(v) for v in value)
+        return ",".join(_ps_literal(v, expression=expression) for v in value)
     if isinstance(value, dict):
-        parts = [f"{key}={_ps_literal(list(v) if isinstance(v, (list, tuple)) else v)}"
-                 for key, v in value.items()]
+        parts = [f"{key}={_ps_literal(v, expression=True)}" for key, v in value.items()]
         return "@{" + "; ".join(parts) + "}"
     text = str(value).replace("'", "''")
-    return f"'{text}'" if re.search(r"[^\w.:/\\-]", text) or not text else text
+    bare = re.fullmatch(r"[A-Za-z_][\w.-]*", text) and not expression
+    return text if bare else f"'{text}'"
 
 
 def powershell_line(cmdlet: str, parameters: dict[str, Any]) -> str:
