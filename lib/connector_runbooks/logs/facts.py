@@ -50,7 +50,7 @@ MALFORMED_DETAIL_LIMIT = 1000
 #: (the service was restarted, or the line was lost), so open sessions cannot pile up.
 _STALE_SESSION_MS = 2 * 3_600_000
 
-_GROUP_BYTES = 24 << 20
+_GROUP_BYTES = 16 << 20
 _GROUP_FILES = 256
 _SUMS = ("accepted", "refused", "queued", "tarpits", "logon_failures")
 _FLAGS = ("tls", "authenticated", "closed")

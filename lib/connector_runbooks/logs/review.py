@@ -17,6 +17,7 @@ Nothing here changes the organization; it only reads.
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import pandas as pd
 from ..connectors import receive_connectors, split_identity
 from ..errors import ExchangeError, InputError, InputErrors
 from ..models import ReceiveConnector
-from ..ranges import from_exchange
+from ..ranges import IPRangeEntry, RangeIndex, from_exchange
 from ..shell import Shell
 from .facts import FactsBuilder, LogFacts, _iso, _records
 from .sources import LogSource, log_paths, open_log_source, parse_timespan
@@ -284,20 +285,35 @@ def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
 
 def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame
                 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Each RemoteIPRanges entry with the hosts inside it; each host's entries."""
-    rows = []
-    entries_of_host: dict[str, list[str]] = {address: [] for address in hosts["remote_address"]}
+    """Each RemoteIPRanges entry with the hosts inside it; each host's entries.
+
+    A connector can have 1,200 entries and a busy server thousands of hosts, so the hosts are
+    looked up in an index of the entries rather than tried against each one.
+    """
+    parsed: list[tuple[str, IPRangeEntry]] = []
     for text in connector.remote_ip_ranges:
         try:
-            entry = from_exchange(text)
+            parsed.append((text, from_exchange(text)))
         except InputError as error:
             logger.warning("%s: cannot read RemoteIPRanges entry %r: %s", connector.identity,
                            text, error)
-            continue
-        inside = hosts[[entry.contains_address(a) for a in hosts["remote_address"]]] \
-            if len(hosts) else hosts
-        for address in inside["remote_address"]:
-            entries_of_host[address].append(text)
+    index = RangeIndex(entry for _, entry in parsed)
+    texts_of: dict[IPRangeEntry, list[str]] = {}
+    for text, entry in parsed:
+        texts_of.setdefault(entry, []).append(text)
+
+    entries_of_host: dict[str, list[str]] = {}
+    hosts_of_entry: dict[str, list[int]] = {text: [] for text, _ in parsed}
+    for position, address in enumerate(hosts["remote_address"]):
+        point = ipaddress.ip_address(address)
+        inside = index.overlapping(IPRangeEntry.from_bounds(point, point))
+        entries_of_host[address] = [t for entry in inside for t in texts_of[entry]]
+        for text in entries_of_host[address]:
+            hosts_of_entry[text].append(position)
+
+    rows = []
+    for text, _ in parsed:
+        inside = hosts.iloc[hosts_of_entry[text]]
         rows.append({
             "connector": connector.identity,
             "entry": text,
@@ -409,11 +425,12 @@ def review_lingering_hosts(
         })
     if logging_off:
         names = ", ".join(logging_off)
+        one = len(logging_off) == 1
         warnings.append(
             f"No data for {names}: ProtocolLoggingLevel is None, so the logs cannot show who "
-            f"uses {'it' if len(logging_off) == 1 else 'them'}. To find out, run "
-            f"Set-ReceiveConnector '<identity>' -ProtocolLoggingLevel Verbose and review "
-            f"again after {period:g} day(s).")
+            f"uses {'it' if one else 'them'}. To find out, run Set-ReceiveConnector "
+            f"'{logging_off[0] if one else '<identity>'}' -ProtocolLoggingLevel Verbose and "
+            f"review again after {period:g} day(s).")
     if facts.malformed.shape[0] or coverage["malformed_lines"].sum():
         warnings.append(f"{int(coverage['malformed_lines'].sum())} malformed log line(s) were "
                         f"left out; see the malformed table for file and line.")

@@ -336,7 +336,15 @@ class SimulatedLogSource(LogSource):
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
             done.write_text(self.until.isoformat())
+            self._forget_old(keep=key)
         return local_folders(server.upper(), folder)
+
+    def _forget_old(self, keep: str) -> None:
+        """Delete generated logs older than a day, so the cache does not grow hour by hour."""
+        cutoff = _dt.datetime.now().timestamp() - 86400
+        for child in self.cache_dir.iterdir():
+            if child.is_dir() and child.name != keep and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
 
     def describe(self) -> str:
         return (f"simulated organization (seed {self.seed}, logs until "
