@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -377,45 +377,80 @@ def refuse_if_blocked(plan: RemoteIPRangesPlan) -> None:
         raise PlanRefused(plan.blockers)
 
 
-def apply_plan(
-    shell: Shell, plan: RemoteIPRangesPlan, *, recheck_after_s: float = RECHECK_AFTER_S
+def apply_edit(
+    shell: Shell,
+    plan: Any,
+    cmdlet: str,
+    *,
+    unchanged_since_plan: Callable[[], tuple[bool, Any]],
+    verify: Callable[[], Any],
+    mismatch: Callable[[Any], VerificationFailed] | None = None,
+    recheck_after_s: float = RECHECK_AFTER_S,
 ) -> ApplyResult:
-    """Send the plan as one Set-ReceiveConnector edit, then verify.
+    """The one way a plan is applied, for every kind of plan.
 
-    A plan read more than ``recheck_after_s`` seconds ago (a person reviewed it before
-    applying) is compared with a fresh read first; a plan made moments ago in the same run
-    is not read twice, so a headless change costs one read, one write and one verifying read.
-    Exchange has no conditional write, so no check closes the window completely.
+    Refuse a plan with blockers; report a plan without changes as a no-op; compare a plan read
+    more than ``recheck_after_s`` seconds ago (a person reviewed it before applying) with a
+    fresh read; send ``cmdlet`` once with the plan's parameters; read again and verify. A plan
+    made moments ago in the same run is not read twice, so a headless change costs one read,
+    one write and one verifying read. Exchange has no conditional write, so no check closes
+    the window between the last read and the write completely.
+
+    Args:
+        plan: has ``identity``, ``blockers``, ``changed``, ``read_at``, ``parameters`` and
+            ``powershell``.
+        unchanged_since_plan: reads the object; returns (whether it still matches the plan's
+            before-state, what was read).
+        verify: reads the object and compares it with the plan's after-state; the result has
+            ``ok``, ``missing`` and ``unexpected``.
+        mismatch: builds the error for a failed verification (default: from missing and
+            unexpected).
 
     Raises:
         PlanRefused: the plan has blockers; nothing was sent.
-        ConcurrentChange: the connector changed since the plan was made; nothing was sent.
-        OutcomeUnknown: the Set call's answer was lost; ``error.reread`` holds the
+        ConcurrentChange: the object changed since the plan was made; nothing was sent.
+        OutcomeUnknown: the answer to the write was lost; ``error.reread`` holds the
             verification made after reconnecting.
-        VerificationFailed: the connector read back differs from the plan.
+        VerificationFailed: the object read back differs from the plan.
     """
-    refuse_if_blocked(plan)
+    if plan.blockers:
+        raise PlanRefused(plan.blockers)
     if not plan.changed:
         logger.info("%s: nothing to change", plan.identity)
         return ApplyResult("no-op")
 
     if time.monotonic() - plan.read_at >= recheck_after_s:
-        current = find_receive_connector(shell, plan.identity).remote_ip_ranges
-        if _entries(current) != _entries(plan.before):
+        still, current = unchanged_since_plan()
+        if not still:
             raise ConcurrentChange(plan.identity, plan.before, current)
 
     logger.info("applying %s", plan.powershell)
     try:
-        shell.invoke(SET_CMDLET, **plan.parameters)
+        shell.invoke(cmdlet, **plan.parameters)
     except OutcomeUnknown as lost:
         shell.reconnect()
-        lost.reread = verify(shell, plan)
+        lost.reread = verify()
         raise
     warnings = list(shell.transcript.entries[-1].warnings)
-    verification = verify(shell, plan)
+    verification = verify()
     if not verification.ok:
-        raise VerificationFailed(plan.identity, verification.missing, verification.unexpected)
+        raise (mismatch(verification) if mismatch else
+               VerificationFailed(plan.identity, verification.missing, verification.unexpected))
     return ApplyResult("applied", verification, warnings)
+
+
+def apply_plan(
+    shell: Shell, plan: RemoteIPRangesPlan, *, recheck_after_s: float = RECHECK_AFTER_S
+) -> ApplyResult:
+    """Send the plan as one Set-ReceiveConnector ``@{Add=...; Remove=...}`` edit, then verify
+    (see :func:`apply_edit` for the checks and the errors)."""
+
+    def unchanged_since_plan() -> tuple[bool, list[str]]:
+        current = find_receive_connector(shell, plan.identity).remote_ip_ranges
+        return _entries(current) == _entries(plan.before), current
+
+    return apply_edit(shell, plan, SET_CMDLET, unchanged_since_plan=unchanged_since_plan,
+                      verify=lambda: verify(shell, plan), recheck_after_s=recheck_after_s)
 
 
 def outcome_of(plan: RemoteIPRangesPlan, result: ApplyResult | None) -> str:

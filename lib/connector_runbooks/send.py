@@ -23,15 +23,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import (
-    ConcurrentChange,
     InputError,
     InputErrors,
-    OutcomeUnknown,
     PlanRefused,
     VerificationFailed,
 )
 from .models import ExchangeServer, _as_list
-from .plan import RECHECK_AFTER_S, ApplyResult, Unchanged, Verification
+from .plan import RECHECK_AFTER_S, ApplyResult, Unchanged, Verification, apply_edit
 from .ranges import normalize_text
 from .shell import Shell, powershell_line
 
@@ -727,47 +725,24 @@ def refuse_if_blocked(plan: SendConnectorPlan | DecommissionPlan) -> None:
 def apply_plan(
     shell: Shell, plan: SendConnectorPlan, *, recheck_after_s: float = RECHECK_AFTER_S
 ) -> ApplyResult:
-    """Send the plan as one Set-SendConnector call, then verify.
+    """Send the plan as one Set-SendConnector call, then verify (see
+    :func:`connector_runbooks.plan.apply_edit` for the checks and the errors)."""
 
-    A plan read more than ``recheck_after_s`` seconds ago (a person reviewed it before
-    applying) is compared with a fresh read first; a plan made moments ago in the same run is
-    not read twice, so a headless change costs one read, one write and one verifying read.
-
-    Raises:
-        PlanRefused: the plan has blockers; nothing was sent.
-        ConcurrentChange: the connector changed since the plan was made; nothing was sent.
-        OutcomeUnknown: the Set call's answer was lost; ``error.reread`` holds the
-            verification made after reconnecting.
-        VerificationFailed: the connector read back differs from the plan.
-    """
-    refuse_if_blocked(plan)
-    if not plan.changed:
-        logger.info("%s: nothing to change", plan.identity)
-        return ApplyResult("no-op")
-
-    if time.monotonic() - plan.read_at >= recheck_after_s:
+    def unchanged_since_plan() -> tuple[bool, Any]:
         current = find_send_connector(shell, plan.identity)
-        planned = ({_KEYS[plan.property_name](v) for v in plan.before},
-                   plan.dns_routing_before)
-        if _state(current, plan) != planned:
-            raise ConcurrentChange(plan.identity, plan.before,
-                                   getattr(current, _ATTRIBUTES[plan.property_name]))
+        planned = ({_KEYS[plan.property_name](v) for v in plan.before}, plan.dns_routing_before)
+        return (_state(current, plan) == planned,
+                getattr(current, _ATTRIBUTES[plan.property_name]))
 
-    logger.info("applying %s", plan.powershell)
-    try:
-        shell.invoke(SET_CMDLET, **plan.parameters)
-    except OutcomeUnknown as lost:
-        shell.reconnect()
-        lost.reread = verify(shell, plan)
-        raise
-    warnings = list(shell.transcript.entries[-1].warnings)
-    verification = verify(shell, plan)
-    if not verification.ok:
+    def mismatch(verification: SendVerification) -> VerificationFailed:
         unexpected = list(verification.unexpected)
         if verification.dns_routing_expected != verification.dns_routing_actual:
             unexpected.append(f"DNSRoutingEnabled {verification.dns_routing_actual}")
-        raise VerificationFailed(plan.identity, verification.missing, unexpected)
-    return ApplyResult("applied", verification, warnings)
+        return VerificationFailed(plan.identity, verification.missing, unexpected)
+
+    return apply_edit(shell, plan, SET_CMDLET, unchanged_since_plan=unchanged_since_plan,
+                      verify=lambda: verify(shell, plan), mismatch=mismatch,
+                      recheck_after_s=recheck_after_s)
 
 
 def outcome_of(plan: SendConnectorPlan | DecommissionPlan,
