@@ -165,8 +165,11 @@ def child(pipeline: str, folder: Path, workers: int | None) -> None:
     import connector_runbooks.logs.review  # noqa: F401
 
     started = time.perf_counter()
+    cpu = os.times()
     result = run_review(folder, workers) if pipeline == "review" else run_pandas(folder)
     result["seconds"] = time.perf_counter() - started
+    done = os.times()
+    result["cpu_seconds"] = done.user + done.system - cpu.user - cpu.system
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -204,15 +207,18 @@ def main() -> None:
         size = folder_size(folder)
         mb = size / 2**20
         files = sum(1 for p in folder.rglob("*") if p.is_file())
-        print(f"logs: {mb:,.0f} MB in {files} files; {os.cpu_count()} CPU(s)", flush=True)
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"logs: {mb:,.0f} MB in {files} files; {os.cpu_count()} CPU(s); load average "
+              f"before the runs {load}", flush=True)
         results = {"review": measure("review", folder, options.workers)}
         if not options.skip_pandas:
             results["pandas"] = measure("pandas", folder, None)
-        print(f"{'pipeline':<10}{'seconds':>10}{'MB/s':>10}{'peak RSS MB':>14}{'hosts':>8}"
-              f"{'sessions':>11}")
+        print(f"{'pipeline':<10}{'seconds':>9}{'MB/s':>8}{'CPU s':>8}{'MB/CPU-s':>10}"
+              f"{'peak RSS MB':>13}{'hosts':>7}{'sessions':>10}")
         for name, result in results.items():
-            print(f"{name:<10}{result['seconds']:>10.2f}{mb / result['seconds']:>10.0f}"
-                  f"{result['peak_rss_mb']:>14.0f}{result['hosts']:>8}{result['sessions']:>11}")
+            print(f"{name:<10}{result['seconds']:>9.2f}{mb / result['seconds']:>8.0f}"
+                  f"{result['cpu_seconds']:>8.2f}{mb / result['cpu_seconds']:>10.0f}"
+                  f"{result['peak_rss_mb']:>13.0f}{result['hosts']:>7}{result['sessions']:>10}")
         if "pandas" in results:
             speedup = results["pandas"]["seconds"] / results["review"]["seconds"]
             print(f"review is {speedup:.1f}x the plain pandas pipeline")

@@ -29,13 +29,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .endpoints import address_column
 from .files import LogFile, LogFolder
-from .reader import COLUMNS, MalformedLine, ParsedLog, empty_table, parse_log
+from .reader import COLUMNS, TIMESTAMP, MalformedLine, ParsedLog, empty_table, parse_log
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,9 @@ class _GroupResult:
     texts: pa.Table | None = None
 
 
-def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """Rows → one row per session with its counts, and the distinct names per host.
+def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table, set[str]]:
+    """Rows → one row per session with its counts, the distinct names per host, and the
+    remote endpoints that are not IP addresses (their sessions are left out).
 
     Every test here is a prefix or an equality on short text: they cost a few nanoseconds a
     row, where a substring search through every data field would cost ten times more.
@@ -158,7 +160,7 @@ def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     # that do not write the negotiation line.
     tls = pc.or_(grouped["tls_succeeded_any"],
                  pc.and_(grouped["starttls_any"], pc.invert(grouped["tls_failed_any"])))
-    addresses, _ = address_column(grouped["remote-endpoint"])
+    addresses, invalid = address_column(grouped["remote-endpoint"])
     sessions = pa.table({
         "session-id": grouped["session-id"],
         "connector-id": grouped["connector-id"],
@@ -170,7 +172,7 @@ def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table]:
         "authenticated": grouped["authenticated_any"],
         "closed": grouped["closed_any"],
     }).filter(pc.is_valid(addresses))
-    return sessions, _names(table, greeting, authenticated, tried_user, tls_succeeded)
+    return sessions, _names(table, greeting, authenticated, tried_user, tls_succeeded), invalid
 
 
 _NO_NAMES = pa.schema([("connector-id", pa.string()), ("address", pa.string()),
@@ -187,7 +189,9 @@ def _names(table: pa.Table, greeting: pa.ChunkedArray, authenticated: pa.Chunked
     if not subset.num_rows:
         return _NO_NAMES.empty_table()
     data, context = subset["data"], subset["context"]
-    tls_version = pc.replace_substring_regex(context, r"^TLS protocol (\S+) .*$", r"\1")
+    # "TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded ...": the fourth word.
+    tls_version = pc.list_element(pc.split_pattern(
+        pc.utf8_slice_codeunits(context, len("TLS protocol "), 80), " ", max_splits=1), 0)
     kind = pc.if_else(subset["greeting"], "ehlo", pc.if_else(
         subset["authenticated"], "user", pc.if_else(subset["tried_user"], "tried_user",
                                                     "tls_version")))
@@ -212,7 +216,7 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
                 ) -> _GroupResult:
     """Read and count one group of consecutive files (runs in a worker thread)."""
     result = _GroupResult(list(files))
-    tables = []
+    parsed_files: list[tuple[LogFile, ParsedLog]] = []
     for log_file in files:
         try:
             data = log_file.read()
@@ -220,7 +224,24 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
             logger.warning("cannot read %s: %s", log_file.location, error)
             result.unreadable.append((log_file.location, str(error)))
             continue
-        parsed: ParsedLog = parse_log(data, log_file.location)
+        parsed_files.append((log_file, parse_log(data, log_file.location,
+                                                 check_endpoints=False)))
+
+    table, result.sessions, result.texts, invalid = _count(parsed_files, result, start_ms,
+                                                           end_ms)
+    if invalid:
+        # Rare: an endpoint that is not an IP address. Read the files that have one line by
+        # line, so each bad line is reported with its number and left out, and count again.
+        bad = pa.array(sorted(invalid), pa.string())
+        for index, (log_file, parsed) in enumerate(parsed_files):
+            if pc.any(pc.is_in(parsed.table["remote-endpoint"], bad)).as_py():
+                parsed_files[index] = (log_file, parse_log(log_file.read(), log_file.location,
+                                                           careful=True))
+        table, result.sessions, result.texts, _ = _count(parsed_files, result, start_ms,
+                                                         end_ms)
+    result.rows = table.num_rows
+
+    for _, parsed in parsed_files:
         result.bytes += parsed.size
         result.lines += parsed.lines
         result.malformed.extend(parsed.malformed)
@@ -229,8 +250,14 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
                 result.versions.add(header.version)
             if header.log_type:
                 result.log_types.add(header.log_type)
-        if parsed.table.num_rows:
-            tables.append(parsed.table)
+    return result
+
+
+def _count(parsed_files: list[tuple[LogFile, ParsedLog]], result: _GroupResult,
+           start_ms: int | None, end_ms: int | None
+           ) -> tuple[pa.Table, pa.Table, pa.Table, set[str]]:
+    """The group's rows in the period, its sessions and names, and any invalid endpoints."""
+    tables = [parsed.table for _, parsed in parsed_files if parsed.table.num_rows]
     table = pa.concat_tables(tables) if tables else empty_table(COLUMNS)
     if table.num_rows:
         low, high = pc.min_max(table["date-time"]).values()
@@ -241,9 +268,7 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
         if end_ms is not None and result.last_ms >= end_ms:
             table = table.filter(pc.less(
                 table["date-time"], pa.scalar(end_ms, pa.timestamp("ms", tz="UTC"))))
-    result.rows = table.num_rows
-    result.sessions, result.texts = _session_tables(table)
-    return result
+    return (table, *_session_tables(table))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,6 +316,86 @@ class FolderTally:
     unrecognised: list[str] = field(default_factory=list)
 
 
+_COUNTS = ("sessions", "tls", "authenticated", *_SUMS)
+_COMPACT_ROWS = 50_000
+
+
+class _Partials:
+    """Per-host and per-day counts of many groups, merged in Arrow as they grow.
+
+    Adding them up row by row in Python would cost more than reading the logs; a few
+    hundred hosts a group, merged every few dozen groups, cost next to nothing.
+    """
+
+    def __init__(self) -> None:
+        self.per_host: list[pa.Table] = []
+        self.per_day: list[pa.Table] = []
+        self.names: list[pa.Table] = []
+        self.rows = 0
+
+    def add_sessions(self, sessions: pa.Table) -> None:
+        counted = pa.table({
+            "connector-id": sessions["connector-id"], "address": sessions["address"],
+            "day": pc.cast(sessions["first"], pa.date32()),
+            "first": sessions["first"], "last": sessions["last"],
+            "sessions": pa.array(np.ones(sessions.num_rows, dtype=np.int64)),
+            "tls": pc.cast(sessions["tls"], pa.int64()),
+            "authenticated": pc.cast(sessions["authenticated"], pa.int64()),
+            **{name: sessions[name] for name in _SUMS},
+        })
+        self.per_host.append(_sum_hosts(counted))
+        self.per_day.append(_sum_days(counted))
+        self.rows += self.per_host[-1].num_rows + self.per_day[-1].num_rows
+        if self.rows > _COMPACT_ROWS:
+            self._compact()
+
+    def add_names(self, names: pa.Table) -> None:
+        self.names.append(names)
+        self.rows += names.num_rows
+        if self.rows > _COMPACT_ROWS:
+            self._compact()
+
+    def _compact(self) -> None:
+        self.per_host = [_sum_hosts(pa.concat_tables(self.per_host))] if self.per_host else []
+        self.per_day = [_sum_days(pa.concat_tables(self.per_day))] if self.per_day else []
+        self.names = [_distinct_names(pa.concat_tables(self.names))] if self.names else []
+        self.rows = sum(t.num_rows for t in self.per_host + self.per_day + self.names)
+
+    def totals(self) -> tuple[pa.Table, pa.Table, pa.Table]:
+        self._compact()
+        return (self.per_host[0] if self.per_host else _sum_hosts(None),
+                self.per_day[0] if self.per_day else _sum_days(None),
+                self.names[0] if self.names else _NO_NAMES.empty_table())
+
+
+def _sum_hosts(table: pa.Table | None) -> pa.Table:
+    if table is None:
+        return pa.table({"connector-id": pa.array([], pa.string()),
+                         "address": pa.array([], pa.string()),
+                         "first": pa.array([], TIMESTAMP), "last": pa.array([], TIMESTAMP),
+                         **{name: pa.array([], pa.int64()) for name in _COUNTS}})
+    grouped = table.group_by(["connector-id", "address"], use_threads=False).aggregate(
+        [("first", "min"), ("last", "max")] + [(name, "sum") for name in _COUNTS])
+    return pa.table({"connector-id": grouped["connector-id"], "address": grouped["address"],
+                     "first": grouped["first_min"], "last": grouped["last_max"],
+                     **{name: grouped[f"{name}_sum"] for name in _COUNTS}})
+
+
+def _sum_days(table: pa.Table | None) -> pa.Table:
+    if table is None:
+        return pa.table({"connector-id": pa.array([], pa.string()),
+                         "address": pa.array([], pa.string()),
+                         "day": pa.array([], pa.date32()), "sessions": pa.array([], pa.int64())})
+    grouped = table.group_by(["connector-id", "address", "day"], use_threads=False).aggregate(
+        [("sessions", "sum")])
+    return grouped.rename_columns(["connector-id", "address", "day", "sessions"])
+
+
+def _distinct_names(table: pa.Table) -> pa.Table:
+    return table.group_by(["connector-id", "address", "kind", "value"],
+                          use_threads=False).aggregate([])
+
+
 def _regroup(sessions: pa.Table) -> pa.Table:
     grouped = sessions.group_by(["session-id", "connector-id", "address"],
                                 use_threads=False).aggregate(
@@ -320,6 +425,7 @@ class FactsBuilder:
         self.end_ms = _ms(end)
         self.workers = workers or min(4, os.cpu_count() or 2)
         self.hosts: dict[tuple[str, str, str, str], HostTally] = {}
+        self._partials: dict[tuple[str, str], _Partials] = {}
         self.folders: list[FolderTally] = []
 
     # -- reading
@@ -384,6 +490,7 @@ class FactsBuilder:
         if carry is not None and carry.num_rows:
             # Sessions still open at the end of the log (or cut off by the period) count too.
             self._fold(server, log_type, carry)
+        self._flush(server, log_type)
 
     def _merge(self, server: str, log_type: str, result: _GroupResult, tally: FolderTally,
                carry: pa.Table | None) -> pa.Table:
@@ -424,37 +531,36 @@ class FactsBuilder:
         return tally
 
     def _fold(self, server: str, log_type: str, sessions: pa.Table) -> None:
-        """Add ended sessions to the host tallies."""
+        """Add ended sessions to the per-host counts (kept as small Arrow tables)."""
         if not sessions.num_rows:
             return
-        counted = sessions.append_column("tls_count", pc.cast(sessions["tls"], pa.int64())) \
-            .append_column("auth_count", pc.cast(sessions["authenticated"], pa.int64()))
-        per_host = counted.group_by(["connector-id", "address"], use_threads=False).aggregate(
-            [("session-id", "count"), ("first", "min"), ("last", "max"),
-             ("tls_count", "sum"), ("auth_count", "sum")]
-            + [(name, "sum") for name in _SUMS])
-        for row in per_host.to_pylist():
-            tally = self._tally(server, log_type, row["connector-id"], row["address"])
-            tally.sessions += row["session-id_count"]
-            first, last = _ms(row["first_min"]), _ms(row["last_max"])
-            tally.first_ms = first if tally.first_ms is None else min(tally.first_ms, first)
-            tally.last_ms = last if tally.last_ms is None else max(tally.last_ms, last)
-            tally.tls_sessions += row["tls_count_sum"]
-            tally.authenticated_sessions += row["auth_count_sum"]
-            for name in _SUMS:
-                setattr(tally, name, getattr(tally, name) + row[f"{name}_sum"])
-
-        days = counted.append_column("day", pc.cast(sessions["first"], pa.date32()))
-        per_day = days.group_by(["connector-id", "address", "day"], use_threads=False) \
-            .aggregate([("session-id", "count")])
-        for row in per_day.to_pylist():
-            tally = self._tally(server, log_type, row["connector-id"], row["address"])
-            tally.per_day[row["day"]] += row["session-id_count"]
+        partial = self._partials.setdefault((server, log_type), _Partials())
+        partial.add_sessions(sessions)
 
     def _fold_names(self, server: str, log_type: str, texts: pa.Table | None) -> None:
-        if texts is None:
+        if texts is not None and texts.num_rows:
+            self._partials.setdefault((server, log_type), _Partials()).add_names(texts)
+
+    def _flush(self, server: str, log_type: str) -> None:
+        """Turn the counts of one server's log type into host tallies."""
+        partial = self._partials.pop((server, log_type), None)
+        if partial is None:
             return
-        for row in texts.to_pylist():
+        per_host, per_day, names = partial.totals()
+        for row in per_host.to_pylist():
+            tally = self._tally(server, log_type, row["connector-id"], row["address"])
+            tally.sessions += row["sessions"]
+            first, last = _ms(row["first"]), _ms(row["last"])
+            tally.first_ms = first if tally.first_ms is None else min(tally.first_ms, first)
+            tally.last_ms = last if tally.last_ms is None else max(tally.last_ms, last)
+            tally.tls_sessions += row["tls"]
+            tally.authenticated_sessions += row["authenticated"]
+            for name in _SUMS:
+                setattr(tally, name, getattr(tally, name) + row[name])
+        for row in per_day.to_pylist():
+            tally = self._tally(server, log_type, row["connector-id"], row["address"])
+            tally.per_day[row["day"]] += row["sessions"]
+        for row in names.to_pylist():
             tally = self._tally(server, log_type, row["connector-id"], row["address"])
             tally.names[row["kind"]].add(row["value"])
 

@@ -303,24 +303,25 @@ def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame
         texts_of.setdefault(entry, []).append(text)
 
     entries_of_host: dict[str, list[str]] = {}
-    hosts_of_entry: dict[str, list[int]] = {text: [] for text, _ in parsed}
-    for position, address in enumerate(hosts["remote_address"]):
+    hosts_of_entry: dict[str, list[tuple[str, int, Any]]] = {text: [] for text, _ in parsed}
+    for address, sessions, last_seen in zip(hosts["remote_address"], hosts["sessions"],
+                                            hosts["last_seen"]):
         point = ipaddress.ip_address(address)
         inside = index.overlapping(IPRangeEntry.from_bounds(point, point))
         entries_of_host[address] = [t for entry in inside for t in texts_of[entry]]
         for text in entries_of_host[address]:
-            hosts_of_entry[text].append(position)
+            hosts_of_entry[text].append((address, int(sessions), last_seen))
 
     rows = []
     for text, _ in parsed:
-        inside = hosts.iloc[hosts_of_entry[text]]
+        inside = hosts_of_entry[text]
         rows.append({
             "connector": connector.identity,
             "entry": text,
-            "state": ENTRY_ACTIVE if len(inside) else ENTRY_SILENT,
-            "hosts": list(inside["remote_address"]),
-            "sessions": int(inside["sessions"].sum()) if len(inside) else 0,
-            "last_seen": inside["last_seen"].max() if len(inside) else None,
+            "state": ENTRY_ACTIVE if inside else ENTRY_SILENT,
+            "hosts": [address for address, _, _ in inside],
+            "sessions": sum(count for _, count, _ in inside),
+            "last_seen": max((seen for _, _, seen in inside), default=None),
         })
     return rows, entries_of_host
 
