@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 from connector_runbooks.logs.facts import read_facts
@@ -163,3 +164,12 @@ def test_the_facts_serialise_to_json():
     text = json.dumps(facts_of("tls-auth").to_dict())
 
     assert '"first_seen": "2024-05-06T11:00:00.000Z"' in text
+
+
+def test_a_send_log_folder_beside_the_receive_folder_is_not_a_receive_folder(tmp_path):
+    for scenario, folder in (("refused", "SmtpReceive"), ("send", "SmtpSend")):
+        shutil.copytree(FIXTURES / scenario / "EX01", tmp_path / folder)
+
+    facts = read_facts(local_folders("EX01", tmp_path))
+
+    assert [Path(f).name for f in facts.coverage["folder"]] == ["SmtpReceive"]

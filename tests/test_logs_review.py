@@ -72,9 +72,10 @@ def logs(tmp_path: Path) -> Path:
     return root
 
 
-def review(logs: Path, *connectors: dict[str, Any], days: float = 1, **options: Any):
+def review(logs: Path, *connectors: dict[str, Any], days: float = 1,
+           end: dt.datetime = END, **options: Any):
     shell = ConfigShell(list(connectors), **options)
-    return review_lingering_hosts(shell, ["EX01"], days=days, log_source=str(logs), end=END)
+    return review_lingering_hosts(shell, ["EX01"], days=days, log_source=str(logs), end=end)
 
 
 def test_an_entry_with_a_host_in_the_logs_is_active_and_names_it(logs):
@@ -131,11 +132,18 @@ def test_logs_shorter_than_the_period_warn_and_name_the_retention_settings(logs)
     assert any("not proven unused" in w for w in result.warnings)
 
 
-def test_logs_that_reach_back_far_enough_raise_no_coverage_warning(logs):
-    result = review(logs, RELAY, days=0.12)
+def test_logs_that_cover_the_whole_period_raise_no_coverage_warning(logs):
+    result = review(logs, RELAY, days=0.08, end=dt.datetime(2024, 5, 6, 10, 10, tzinfo=UTC))
 
     assert result.covers_period == {"EX01": True}
-    assert not any("begin at" in w for w in result.warnings)
+    assert not any("begin at" in w or "end at" in w for w in result.warnings)
+
+
+def test_logs_that_stop_before_the_end_of_the_period_warn(logs):
+    result = review(logs, RELAY, days=0.2, end=dt.datetime(2024, 5, 6, 14, tzinfo=UTC))
+
+    assert result.covers_period == {"EX01": False}
+    assert any("end at 2024-05-06 10:00 UTC" in w for w in result.warnings)
 
 
 def test_a_connector_that_does_not_exist_is_refused_with_the_names_that_do(logs):

@@ -434,6 +434,8 @@ class FactsBuilder:
         """Read every file of ``folder`` of the given log types and add its facts."""
         for log_type in log_types:
             files = folder.of_type(log_type)
+            if not files and folder.files:
+                continue  # a folder of the other log type, such as SmtpSend
             tally = FolderTally(folder.server, folder.location, log_type,
                                 unrecognised=list(folder.unrecognised))
             self.folders.append(tally)

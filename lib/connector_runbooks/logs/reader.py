@@ -301,7 +301,8 @@ def _careful(data: bytes, start: int, name: str, columns: tuple[str, ...]) -> Pa
         malformed.append(MalformedLine(name, number, reason, text[:_TEXT_LIMIT]))
 
     for number, raw in enumerate(raw_lines, 1):
-        line = raw.decode("utf-8", "replace")
+        # A byte order mark can also start a line in the middle, where files were joined.
+        line = raw.decode("utf-8", "replace").lstrip("\ufeff")
         if line.endswith("\r"):
             line = line[:-1]
         if not line.strip():
@@ -313,7 +314,9 @@ def _careful(data: bytes, start: int, name: str, columns: tuple[str, ...]) -> Pa
             headers[-1].take(line)
             if line[1:].lower().startswith("fields:"):
                 fields = headers[-1].fields
-                missing = [c for c in columns if fields is not None and c not in fields]
+                # Only the columns the review needs are required; others read as empty.
+                missing = [c for c in columns
+                           if c in COLUMNS and fields is not None and c not in fields]
                 problem_with_fields = (f"the #Fields line above it has no {', '.join(missing)}"
                                        if missing else None)
             continue

@@ -32,7 +32,7 @@ from ..models import ReceiveConnector
 from ..ranges import IPRangeEntry, RangeIndex, from_exchange
 from ..shell import Shell
 from .facts import FactsBuilder, LogFacts, _iso, _records
-from .sources import LogSource, log_paths, open_log_source, parse_timespan
+from .sources import LogSource, log_paths, open_log_source
 
 logger = logging.getLogger(__name__)
 
@@ -245,8 +245,12 @@ def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
                           if t is not None and not pd.isna(t)]
             covered_from.append(max(start, min(candidates)) if candidates else None)
     coverage["covered_from"] = covered_from
-    coverage["covers_period"] = [value is not None and value - start <= tolerance
-                                 for value in covered_from]
+    reaches_end = [row.files_after_window > 0 or (row.last_line is not None
+                                                  and not pd.isna(row.last_line)
+                                                  and end - row.last_line <= tolerance)
+                   for row in coverage.itertuples()]
+    coverage["covers_period"] = [value is not None and value - start <= tolerance and last
+                                 for value, last in zip(covered_from, reaches_end)]
 
     for server in servers:
         rows = coverage[coverage["server"].str.lower() == server.lower()]
@@ -262,15 +266,24 @@ def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
             role = _role_of_folder(row.folder)
             service = next((s for s in settings if s.server.lower() == server.lower()
                             and s.role == role), None)
+            asked = period.total_seconds() / 86400
             if row.covered_from is None:
                 text = (f"{server}: the log folder {row.folder} has no lines in the "
-                        f"{period.total_seconds() / 86400:g} day(s) asked")
+                        f"{asked:g} day(s) asked")
+            elif row.covered_from - start <= tolerance:
+                # The start is covered, so the logs stop early: an old copy, or a server
+                # that stopped logging.
+                warnings.append(
+                    f"{server}: the logs in {row.folder} end at "
+                    f"{row.last_line:%Y-%m-%d %H:%M} UTC, before the end of the period "
+                    f"({end:%Y-%m-%d %H:%M} UTC); hosts seen only since then are missing. "
+                    f"Copy the logs again, or review up to the time they were copied.")
+                continue
             else:
                 shown = row.covered_from.strftime("%Y-%m-%d %H:%M")
                 days = (end - row.covered_from).total_seconds() / 86400
                 text = (f"{server}: the logs in {row.folder} begin at {shown} UTC, so they "
-                        f"cover {days:.1f} of the {period.total_seconds() / 86400:g} day(s) "
-                        f"asked")
+                        f"cover {days:.1f} of the {asked:g} day(s) asked")
             if service is not None:
                 text += (f"; {service.cmdlet} {server} keeps them for ReceiveProtocolLogMaxAge "
                          f"{service.max_age or '?'} and up to ReceiveProtocolLogMaxDirectorySize "
@@ -386,7 +399,8 @@ def review_lingering_hosts(
         mine = hosts[hosts["connector"].str.lower() == connector.identity.lower()]
         role = connector.transport_role or "FrontendTransport"
         folders = coverage[coverage["server"].str.lower() == connector.server.lower()]
-        has_files = any(_role_of_folder(f) == role for f in folders["folder"])
+        has_files = any(_role_of_folder(f) == role and files > 0
+                        for f, files in zip(folders["folder"], folders["files"]))
         logging_on = connector.protocol_logging_level.lower() != "none"
         if not logging_on:
             status = NO_DATA_LOGGING_OFF

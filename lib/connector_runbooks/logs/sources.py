@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, TransportError
+from ..errors import ExchangeError, InputError, TransportError
 from ..shell import Shell
 from .files import LogFile, LogFolder, local_folders, ordered
 from .names import is_log_file_name
@@ -158,7 +158,12 @@ def log_paths(shell: Shell, server: str, roles: Iterable[str]) -> dict[str, dict
         cmdlet = SERVICE_OF_ROLE.get(role)
         if cmdlet is None:
             continue
-        records = shell.invoke(cmdlet, Identity=server)
+        try:
+            records = shell.invoke(cmdlet, Identity=server)
+        except ExchangeError as error:
+            # An Edge server has no front-end service, for example; its logs are elsewhere.
+            logger.warning("%s %s: %s", cmdlet, server, error)
+            continue
         if records:
             settings[role] = records[0]
     return settings

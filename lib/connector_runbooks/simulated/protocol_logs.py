@@ -364,7 +364,8 @@ def write_receive_logs(
     local = {4: server.addresses[0], 6: next((a for a in server.addresses if ":" in a),
                                             server.addresses[0])}
     # Session ids count up from a per-server base, as Exchange's do.
-    counter = 0x6C1A00000000 + (int.from_bytes(server.name.encode(), "big") * 7919 + seed) % (1 << 28)
+    base = (int.from_bytes(server.name.encode(), "big") * 7919 + seed) % (1 << 28)
+    counter = 0x6C1A00000000 + base
     pending: dict[int, list[tuple[int, int, str]]] = {}
     order = itertools.count()
     since_hour = int(since.timestamp()) // 3600 if since else None
