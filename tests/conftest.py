@@ -8,6 +8,7 @@ environment variables the library reads, so notebook kernels started by nbval or
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -32,3 +33,37 @@ if "sim_org" not in globals():
         from connector_runbooks.simulated import Organization
 
         return Organization(tmp_path / "sim-organization.json")
+
+
+#: The account the loopback emulator accepts in tests (NTLM or Basic).
+EMULATOR_USER = "LAB\\tester"
+
+
+@pytest.fixture
+def emulator_user() -> str:
+    """The account name the ``emulator`` fixture accepts."""
+    return EMULATOR_USER
+
+
+@pytest.fixture
+def throwaway_password(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh password for the emulator's account, known to the library only through
+    CONNECTOR_RUNBOOKS_PASSWORD (notebook kernels inherit it); no test ever prompts."""
+    from connector_runbooks import credentials
+
+    value = "throwaway-" + secrets.token_hex(8)
+    monkeypatch.setenv(credentials.ENV_PASSWORD, value)
+    monkeypatch.setattr(credentials, "can_prompt", lambda: False)
+    return value
+
+
+@pytest.fixture
+def emulator(state_path: Path, throwaway_password: str):
+    """The loopback WinRM/PSRP emulator on a free port, serving the organization in
+    ``state_path`` (the demo organization, written when it starts) to one throwaway account,
+    with Basic and NTLM offered."""
+    from connector_runbooks.emulator import serve
+
+    with serve(port=0, users={EMULATOR_USER: throwaway_password},
+               state_path=state_path) as running:
+        yield running
