@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connector_runbooks.errors import InputErrors
+from connector_runbooks.errors import InputError, InputErrors
 from connector_runbooks.logs.review import (
     ENTRY_ACTIVE,
     ENTRY_SILENT,
@@ -174,3 +174,16 @@ def test_tables_export_to_csv_with_lists_joined(logs, tmp_path):
 
     entries = next(p for p in paths if p.name.endswith("entries.csv")).read_text()
     assert "198.51.100.40,active,198.51.100.40,2," in entries
+
+
+def test_the_end_of_the_period_may_be_given_as_iso_text(logs):
+    result = review_lingering_hosts(ConfigShell([RELAY]), ["EX01"], days=1,
+                                    end="2024-05-06T12:00Z", log_source=str(logs))
+
+    assert result.end == END
+
+
+def test_an_end_that_is_not_a_time_is_refused(logs):
+    with pytest.raises(InputError):
+        review_lingering_hosts(ConfigShell([RELAY]), ["EX01"], end="yesterday",
+                               log_source=str(logs))

@@ -176,6 +176,21 @@ def _validate(servers: Any, days: Any, connectors: Any) -> tuple[list[str], floa
     return server_list, period, connector_list
 
 
+def _period_end(value: _dt.datetime | str | None) -> _dt.datetime:
+    """The end of the period: now, a datetime, or ISO 8601 text (UTC when no zone is given)."""
+    if value is None or value == "":
+        return _dt.datetime.now(_dt.timezone.utc)
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(value, "is not a date and time", source="parameter end",
+                             accepted="ISO 8601, for example 2024-06-10T12:00Z") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc)
+
+
 def _selected(all_connectors: list[ReceiveConnector], wanted: list[str], servers: list[str]
               ) -> list[ReceiveConnector]:
     if not wanted:
@@ -346,7 +361,7 @@ def review_lingering_hosts(
     connectors: Sequence[str] | str | None = None,
     days: float = 30,
     log_source: LogSource | str = "simulated",
-    end: _dt.datetime | None = None,
+    end: _dt.datetime | str | None = None,
     workers: int | None = None,
     source_options: dict[str, Any] | None = None,
 ) -> LingeringHostsReview:
@@ -359,7 +374,8 @@ def review_lingering_hosts(
             connectors of the servers when empty.
         days: how many days back from ``end`` to look.
         log_source: ``simulated``, ``smb``, a folder of copied logs, or a LogSource.
-        end: the end of the period (UTC); now by default.
+        end: the end of the period (a datetime, or ISO 8601 text; UTC when no zone is
+            given); now by default. Set it to when copied logs were taken.
         workers: threads reading the logs.
         source_options: passed to the log source (for example ``seed`` or ``username``).
 
@@ -367,7 +383,7 @@ def review_lingering_hosts(
         InputErrors: a parameter is wrong; nothing was read.
     """
     server_list, period, wanted = _validate(servers, days, connectors)
-    end = (end or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
+    end = _period_end(end)
     start = end - _dt.timedelta(days=period)
     source = open_log_source(log_source, **(source_options or {}))
     logger.info("reviewing %s over %g day(s) with logs from %s", ", ".join(server_list), period,
