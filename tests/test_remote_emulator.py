@@ -1,19 +1,19 @@
 """The remote shell over real WinRM/PSRP, against the simulated organization on loopback.
 
-Each test starts an emulator on a free port with its own organization state file and a
-throwaway account, and compares with the in-process simulated shell on the same state.
+Each test starts an emulator (the shared `emulator` fixture) on a free port with its own
+organization state file and a throwaway account, and compares with the in-process simulated
+shell on the same state.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import secrets
 
 import pytest
 
 from connector_runbooks import credentials
-from connector_runbooks.emulator import Fault, serve
+from connector_runbooks.emulator import Fault
 from connector_runbooks.errors import (
     AuthenticationError,
     ExchangeError,
@@ -25,37 +25,18 @@ from connector_runbooks.remote import RemoteShell
 from connector_runbooks.shell import connect
 from connector_runbooks.simulated.shell import SimulatedShell
 
-USER = "LAB\\tester"
-PASSWORD = "throwaway-" + secrets.token_hex(8)
 RELAY = "EX01\\Relay Scanners"
 
 
-@pytest.fixture(autouse=True)
-def password(monkeypatch):
-    monkeypatch.setenv(credentials.ENV_PASSWORD, PASSWORD)
-    monkeypatch.setattr(credentials, "can_prompt", lambda: False)
-
-
 @pytest.fixture
-def state(tmp_path):
-    return tmp_path / "organization.json"
-
-
-@pytest.fixture
-def emulator(state):
-    with serve(port=0, users={USER: PASSWORD}, state_path=state) as running:
-        yield running
-
-
-@pytest.fixture
-def open_shell(emulator):
+def open_shell(emulator, emulator_user):
     """Opens remote shells to the emulator; closes them at the end of the test."""
     shells = []
 
     def open_(auth: str = "ntlm", **options) -> RemoteShell:
         options.setdefault("operation_timeout", 2)
         options.setdefault("read_timeout", 4)
-        shell = RemoteShell.from_target(emulator.url, auth=auth, username=USER,
+        shell = RemoteShell.from_target(emulator.url, auth=auth, username=emulator_user,
                                         allow_insecure_basic=auth == "basic", **options)
         shells.append(shell)
         return shell
@@ -71,14 +52,15 @@ def _ranges(shell) -> list[str]:
 
 
 @pytest.mark.parametrize("auth", ["basic", "ntlm"])
-def test_receive_connectors_read_remotely_equal_the_in_process_records(open_shell, state, auth):
+def test_receive_connectors_read_remotely_equal_the_in_process_records(open_shell, state_path,
+                                                                       auth):
     remote = open_shell(auth).invoke("Get-ReceiveConnector")
 
-    assert remote == SimulatedShell(state).invoke("Get-ReceiveConnector")
+    assert remote == SimulatedShell(state_path).invoke("Get-ReceiveConnector")
     assert RELAY in [r["Identity"] for r in remote]
 
 
-def test_a_hashtable_adds_and_removes_multi_valued_entries(open_shell, state):
+def test_a_hashtable_adds_and_removes_multi_valued_entries(open_shell, state_path):
     shell = open_shell()
     before = _ranges(shell)
 
@@ -87,7 +69,7 @@ def test_a_hashtable_adds_and_removes_multi_valued_entries(open_shell, state):
 
     after = _ranges(shell)
     assert "192.0.2.10" in after and before[0] not in after
-    assert after == SimulatedShell(state).invoke("Get-ReceiveConnector",
+    assert after == SimulatedShell(state_path).invoke("Get-ReceiveConnector",
                                                  Identity=RELAY)[0]["RemoteIPRanges"]
 
 
@@ -153,16 +135,17 @@ def test_one_runspace_pool_serves_every_call_of_a_run(open_shell, emulator):
 
 
 @pytest.mark.parametrize("auth", ["basic", "ntlm"])
-def test_a_wrong_password_is_a_clear_authentication_error(open_shell, monkeypatch, auth):
-    wrong = PASSWORD + "-wrong"
+def test_a_wrong_password_is_a_clear_authentication_error(open_shell, monkeypatch, auth,
+                                                          emulator_user, throwaway_password):
+    wrong = throwaway_password + "-wrong"
     monkeypatch.setenv(credentials.ENV_PASSWORD, wrong)
 
     with pytest.raises(AuthenticationError) as raised:
         open_shell(auth).invoke("Get-ReceiveConnector")
 
     text = str(raised.value)
-    assert f"refused the credentials of {USER} ({auth} authentication" in text
-    assert wrong not in text and PASSWORD not in text
+    assert f"refused the credentials of {emulator_user} ({auth} authentication" in text
+    assert wrong not in text and throwaway_password not in text
 
 
 def test_a_refusing_endpoint_is_an_authentication_error(open_shell, emulator):
@@ -236,14 +219,14 @@ def test_a_non_terminating_error_fault_becomes_an_exchange_error(open_shell, emu
     assert not raised.value.terminating
 
 
-def test_connect_reaches_the_emulator_through_the_target_registry(emulator):
-    with connect(emulator.url, auth="ntlm", username=USER) as shell:
+def test_connect_reaches_the_emulator_through_the_target_registry(emulator, emulator_user):
+    with connect(emulator.url, auth="ntlm", username=emulator_user) as shell:
         assert shell.transport == "remote"
         assert _ranges(shell)
 
 
 def test_the_password_never_reaches_the_transcript_or_logs(open_shell, emulator, monkeypatch,
-                                                           caplog):
+                                                           caplog, throwaway_password):
     caplog.set_level(logging.DEBUG)
     for auth in ("basic", "ntlm"):
         shell = open_shell(auth)
@@ -256,11 +239,11 @@ def test_the_password_never_reaches_the_transcript_or_logs(open_shell, emulator,
         _ranges(shell)
         shell.close()
         transcript = json.dumps(shell.transcript.to_dict(), default=str)
-        assert PASSWORD not in transcript
-        assert PASSWORD not in repr(shell.credentials)
-    monkeypatch.setenv(credentials.ENV_PASSWORD, PASSWORD + "-wrong")
+        assert throwaway_password not in transcript
+        assert throwaway_password not in repr(shell.credentials)
+    monkeypatch.setenv(credentials.ENV_PASSWORD, throwaway_password + "-wrong")
     with pytest.raises(AuthenticationError):
         _ranges(open_shell("ntlm"))
 
     assert caplog.records
-    assert PASSWORD not in caplog.text
+    assert throwaway_password not in caplog.text

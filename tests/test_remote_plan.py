@@ -6,47 +6,31 @@ runs must produce the same plan, the same connector afterwards and the same call
 
 from __future__ import annotations
 
-import secrets
 import shutil
 
 import pytest
 
-from connector_runbooks import credentials
-from connector_runbooks.emulator import Fault, serve
+from connector_runbooks.emulator import Fault
 from connector_runbooks.errors import OutcomeUnknown
 from connector_runbooks.plan import apply_plan, plan_remote_ip_ranges
 from connector_runbooks.remote import RemoteShell
 from connector_runbooks.simulated.shell import SimulatedShell
 
-USER = "LAB\\tester"
-PASSWORD = "throwaway-" + secrets.token_hex(8)
 RELAY = "EX01\\Relay Scanners"
 CHANGE = {"add": ["192.0.2.20", "192.0.2.21"], "remove": ["10.20.1.11"]}
 
 
-@pytest.fixture(autouse=True)
-def password(monkeypatch):
-    monkeypatch.setenv(credentials.ENV_PASSWORD, PASSWORD)
-    monkeypatch.setattr(credentials, "can_prompt", lambda: False)
-
-
 @pytest.fixture
-def states(tmp_path):
-    """Two copies of the demo organization: one served remotely, one run in-process."""
-    remote, local = tmp_path / "remote.json", tmp_path / "local.json"
-    SimulatedShell(remote).invoke("Get-ExchangeServer")  # writes the demo organization
-    shutil.copy(remote, local)
-    return remote, local
+def states(emulator, state_path, tmp_path):
+    """Two copies of the demo organization: the one the emulator serves (written when it
+    started), and one run in-process."""
+    local = tmp_path / "local.json"
+    shutil.copy(state_path, local)
+    return state_path, local
 
 
-@pytest.fixture
-def emulator(states):
-    with serve(port=0, users={USER: PASSWORD}, state_path=states[0]) as running:
-        yield running
-
-
-def _remote(emulator) -> RemoteShell:
-    return RemoteShell.from_target(emulator.url, auth="ntlm", username=USER)
+def _remote(emulator, user: str) -> RemoteShell:
+    return RemoteShell.from_target(emulator.url, auth="ntlm", username=user)
 
 
 def _calls(shell) -> list[tuple[str, str]]:
@@ -62,8 +46,8 @@ def _without_times(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "WhenChanged"} for r in records]
 
 
-def test_plan_and_apply_over_ntlm_match_the_in_process_run(emulator, states):
-    with _remote(emulator) as remote, SimulatedShell(states[1]) as local:
+def test_plan_and_apply_over_ntlm_match_the_in_process_run(emulator, emulator_user, states):
+    with _remote(emulator, emulator_user) as remote, SimulatedShell(states[1]) as local:
         remote_plan = plan_remote_ip_ranges(remote, RELAY, **CHANGE)
         local_plan = plan_remote_ip_ranges(local, RELAY, **CHANGE)
         remote_result = apply_plan(remote, remote_plan)
@@ -77,8 +61,9 @@ def test_plan_and_apply_over_ntlm_match_the_in_process_run(emulator, states):
             local.invoke("Get-ReceiveConnector"))
 
 
-def test_a_change_costs_one_connector_read_one_write_one_verifying_read_in_one_pool(emulator):
-    with _remote(emulator) as remote:
+def test_a_change_costs_one_connector_read_one_write_one_verifying_read_in_one_pool(
+        emulator, emulator_user):
+    with _remote(emulator, emulator_user) as remote:
         apply_plan(remote, plan_remote_ip_ranges(remote, RELAY, **CHANGE))
 
         assert _connector_calls(remote) == [("Get-ReceiveConnector", "ok"),
@@ -88,10 +73,11 @@ def test_a_change_costs_one_connector_read_one_write_one_verifying_read_in_one_p
         assert remote.transcript.session["encryption"] == "message"
 
 
-def test_a_lost_set_is_unknown_and_the_connector_is_read_again_after_reconnecting(emulator):
+def test_a_lost_set_is_unknown_and_the_connector_is_read_again_after_reconnecting(
+        emulator, emulator_user):
     emulator.faults.add(Fault("drop", "Set-ReceiveConnector", when="after"))
 
-    with _remote(emulator) as remote:
+    with _remote(emulator, emulator_user) as remote:
         plan = plan_remote_ip_ranges(remote, RELAY, **CHANGE)
         with pytest.raises(OutcomeUnknown) as raised:
             apply_plan(remote, plan)

@@ -6,38 +6,27 @@ must produce the same plan, result, calls and queue findings.
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from connector_runbooks import credentials, queues, send
-from connector_runbooks.emulator import serve
+from connector_runbooks import queues, send
 from connector_runbooks.remote import RemoteShell
 from connector_runbooks.shell import Shell
 from connector_runbooks.simulated.organization import Organization
 from connector_runbooks.simulated.shell import SimulatedShell
 
-USER = "LAB\\tester"
-PASSWORD = "throwaway-" + secrets.token_hex(8)
-
-
-@pytest.fixture(autouse=True)
-def password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(credentials.ENV_PASSWORD, PASSWORD)
-    monkeypatch.setattr(credentials, "can_prompt", lambda: False)
-
 
 @pytest.fixture
-def states(tmp_path: Path) -> tuple[Path, Path]:
-    """Two copies of the demo organization with EX03's port 25 blocked: one served remotely,
-    one run in-process."""
-    remote, local = tmp_path / "remote.json", tmp_path / "local.json"
-    Organization(remote).set_port25_blocked("EX03", True)
-    shutil.copy(remote, local)
-    return remote, local
+def states(emulator, state_path: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Two copies of the demo organization with EX03's port 25 blocked: the one the emulator
+    serves, and one run in-process."""
+    local = tmp_path / "local.json"
+    Organization(state_path).set_port25_blocked("EX03", True)
+    shutil.copy(state_path, local)
+    return state_path, local
 
 
 def add_ex03_and_check(shell: Shell) -> tuple[dict, dict, list[dict]]:
@@ -49,11 +38,10 @@ def add_ex03_and_check(shell: Shell) -> tuple[dict, dict, list[dict]]:
 
 
 def test_adding_a_blocked_server_over_ntlm_matches_the_in_process_run(
-    states: tuple[Path, Path],
+    emulator, emulator_user: str, states: tuple[Path, Path],
 ) -> None:
     with (
-        serve(port=0, users={USER: PASSWORD}, state_path=states[0]) as running,
-        RemoteShell.from_target(running.url, auth="ntlm", username=USER) as remote,
+        RemoteShell.from_target(emulator.url, auth="ntlm", username=emulator_user) as remote,
         SimulatedShell(states[1]) as local,
     ):
         over_the_wire, in_process = add_ex03_and_check(remote), add_ex03_and_check(local)
