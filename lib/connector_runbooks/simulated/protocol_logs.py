@@ -72,6 +72,7 @@ class SimulatedHost:
         sessions_per_day: the average number of sessions on a day the host is active.
         days_of_month: when set, the host is active only on these days (a monthly job).
         tls: whether the client uses STARTTLS.
+        helo: greet with HELO instead of EHLO, as some old devices do.
         user: the account an ``authenticated`` or ``failed-login`` host logs on with.
         hours: the UTC hours of the day the host is active, start inclusive, end exclusive.
         recipients: recipient addresses the host writes to, used in turn.
@@ -100,6 +101,7 @@ class SimulatedServer:
         addresses: its IPv4 address and optionally an IPv6 address; the local endpoint.
         utc_offset_minutes: the server's time zone, used only in the banner text, which
             shows local time as real banners do.
+        hosts: the clients whose sessions are written.
     """
 
     name: str
