@@ -39,7 +39,7 @@ if "sim_org" not in globals():
 EMULATOR_USER = "LAB\\tester"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def emulator_user() -> str:
     """The account name the ``emulator`` fixture accepts."""
     return EMULATOR_USER

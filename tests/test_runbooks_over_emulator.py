@@ -36,6 +36,7 @@ from connector_runbooks.runner import (
     notebooks_dir,
     run,
 )
+from connector_runbooks.simulated.organization import reset_state
 
 PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
 
@@ -58,9 +59,6 @@ def comparable(summary: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(transcript, dict), "one shell per run"
     del transcript["session"], transcript["transport"]
     results = data["results"]
-    if "review" in results:
-        # The review's period ends at the moment it ran.
-        results["review"]["period"] = {"days": results["review"]["period"]["days"]}
     if "csv_files" in results:
         # The CSV files lie in a folder named after the record.
         results["csv_files"] = [Path(path).name for path in results["csv_files"]]
@@ -121,7 +119,8 @@ class RelayRuns:
 
     Args:
         folder: holds every file the runs produced, records and logs.
-        password: the throwaway password the emulator's account has.
+        password: the throwaway password of the emulator's account.
+        user: the emulator's account.
         logs: the DEBUG logs of the test process and of the notebook kernels.
     """
 
@@ -168,8 +167,6 @@ def kernels_log_at_debug(ipython_dir: Path, path: Path) -> Path:
 
 def twin_states(folder: Path) -> tuple[Path, Path]:
     """Two identical fresh demo organizations: one to serve, one to run in-process."""
-    from connector_runbooks.simulated.organization import reset_state
-
     served, local = folder / "served.json", folder / "in-process.json"
     reset_state(served)
     shutil.copy(served, local)
@@ -177,9 +174,9 @@ def twin_states(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def relay_runs(tmp_path_factory: pytest.TempPathFactory) -> RelayRuns:
+def relay_runs(tmp_path_factory: pytest.TempPathFactory, emulator_user: str) -> RelayRuns:
     folder = tmp_path_factory.mktemp("relay-over-ntlm")
-    runs = RelayRuns(folder, password="Relay-Pw-" + secrets.token_hex(10), user="LAB\\tester")
+    runs = RelayRuns(folder, password="Relay-Pw-" + secrets.token_hex(10), user=emulator_user)
     served, local = twin_states(folder)
     logs = folder / "logs"
     logs.mkdir()
@@ -310,15 +307,15 @@ class Example:
         task: the runbook.
         parameters_file: in ``parameters/``.
         apply: run the apply step too.
-        overrides: parameters changed from the file, each for a reason said where it is set.
         outcome: the outcome both runs must end with.
+        reads_simulated_logs: the runbook reviews the simulated protocol logs.
     """
 
     task: str
     parameters_file: str
     apply: bool
     outcome: str
-    overrides: tuple[tuple[str, Any], ...] = ()
+    reads_simulated_logs: bool = False
 
 
 EXAMPLES = [
@@ -327,21 +324,22 @@ EXAMPLES = [
     Example("send-connector-decommission", "send-decommission-old-server.yaml", False,
             "planned"),
     Example("send-connector-queue-health", "send-queue-health.yaml", False, "passed"),
-    # The review's period ends at the moment it runs, so the two runs, seconds apart, would
-    # start their periods seconds apart thirty days ago and could count a session differently.
-    # A period longer than the simulated logs' thirty days holds every session in both runs.
     Example("lingering-hosts-review", "lingering-hosts-ex01.yaml", False, "passed",
-            overrides=(("days", 60),)),
+            reads_simulated_logs=True),
 ]
 
 
-def wait_if_the_hour_is_about_to_turn(margin_s: float = 45) -> None:
-    """The simulated protocol logs end at the start of the current UTC hour; both runs must
-    read the same logs, so they do not start just before the hour turns."""
+def the_hour_both_runs_read(margin_s: float = 45) -> str:
+    """The start of the current UTC hour, where the simulated protocol logs end, as ISO 8601.
+
+    Both runs must read the same logs, so they do not start just before the hour turns.
+    """
     now = dt.datetime.now(dt.timezone.utc)
     left = 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
     if left < margin_s:
         time.sleep(left + 1)
+        now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(minute=0, second=0, microsecond=0).isoformat()
 
 
 def test_every_runbook_is_run_over_the_emulator() -> None:
@@ -358,12 +356,13 @@ def test_each_runbook_over_the_emulator_records_what_the_in_process_run_records(
         pytest.skip(f"notebooks/{example.task}.ipynb is not there yet; nothing to run")
     twin = tmp_path / "in-process.json"
     shutil.copy(state_path, twin)  # the emulator wrote the fresh demo organization on start
-    parameters = {**load_parameters(PARAMETERS / example.parameters_file),
-                  **dict(example.overrides)}
+    parameters = load_parameters(PARAMETERS / example.parameters_file)
     # Basic keeps these runs quick; NTLM with encryption is shown by the relay runbook above.
     basic = {"auth": "basic", "username": emulator_user, "allow_insecure_basic": True}
-    if example.task == "lingering-hosts-review":
-        wait_if_the_hour_is_about_to_turn()
+    if example.reads_simulated_logs:
+        # The review's period ends now unless told otherwise; two runs seconds apart would
+        # start their periods seconds apart and could count a session differently.
+        parameters["end"] = the_hour_both_runs_read()
 
     remote = run(example.task, {**parameters, "target": emulator.url, "target_options": basic},
                  apply=example.apply, folder=tmp_path / "over-the-emulator")
