@@ -117,3 +117,11 @@ def test_a_secret_never_shows_in_repr_str_or_the_credentials_repr(monkeypatch):
     for text in (repr(found), str(found), found.describe(), repr(Secret(THROWAWAY)),
                  f"{Secret(THROWAWAY)}"):
         assert THROWAWAY not in text
+
+
+def test_ntlm_messages_never_reach_a_debug_log() -> None:
+    import logging
+
+    import connector_runbooks.remote  # noqa: F401  (importing it sets the levels)
+
+    assert not logging.getLogger("spnego._ntlm").isEnabledFor(logging.DEBUG)
