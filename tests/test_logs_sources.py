@@ -89,3 +89,50 @@ def test_timespans_read_as_exchange_writes_them(text, days, seconds):
     span = parse_timespan(text)
 
     assert (span.days, span.seconds) == (days, seconds)
+
+
+class _Entry:
+    def __init__(self, path: Path) -> None:
+        self.name = path.name
+        self._path = path
+
+    def is_file(self) -> bool:
+        return True
+
+    def stat(self):
+        return self._path.stat()
+
+
+def test_the_smb_source_reads_the_folder_the_transport_service_names(monkeypatch, caplog):
+    import smbclient
+
+    from connector_runbooks.shell import Shell
+
+    class Settings(Shell):
+        transport = "test"
+
+        def _invoke(self, cmdlet, parameters):
+            if cmdlet == "Get-ExchangeServer":
+                return [{"Name": "EX01", "Fqdn": "ex01.corp.example.com"}], []
+            return [{"Identity": "EX01", "ReceiveProtocolLogPath": "D:\\Logs\\SmtpReceive"}], []
+
+    local = FIXTURES / "split-session" / "EX01"
+    listed, sessions = [], []
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_USERNAME", "CORP\\reader")
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_PASSWORD", "not-in-any-log")
+    monkeypatch.setattr(smbclient, "register_session",
+                        lambda server, **options: sessions.append((server, options)))
+    monkeypatch.setattr(smbclient, "scandir", lambda path: listed.append(path) or [
+        _Entry(p) for p in sorted(local.iterdir())])
+    monkeypatch.setattr(smbclient, "open_file", lambda path, mode: open(
+        local / path.rpartition("\\")[2], mode))
+    caplog.set_level("DEBUG")
+
+    folders = SmbLogSource().folders("EX01", Settings())
+
+    assert listed == ["\\\\ex01.corp.example.com\\D$\\Logs\\SmtpReceive"]
+    assert [f.name for f in folders[0].files] == ["RECV2024050608-1.LOG", "RECV2024050609-1.LOG"]
+    assert folders[0].files[0].read() == (local / "RECV2024050608-1.LOG").read_bytes()
+    assert sessions[0][0] == "ex01.corp.example.com"
+    assert sessions[0][1]["username"] == "CORP\\reader"
+    assert "not-in-any-log" not in caplog.text
