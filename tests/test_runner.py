@@ -172,3 +172,41 @@ def test_a_run_without_a_connector_is_named_after_the_notebook_default(isolated:
     result = run(TASK, {})
 
     assert result.notebook.name.endswith("_receive-connector-ip-ranges_EX02-Relay-Scanners.ipynb")
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, "true"])
+def test_a_switch_that_is_not_true_or_false_is_refused(isolated: Path, value: object) -> None:
+    with pytest.raises(InputError, match="apply must be true or false"):
+        run(TASK, {"connector": r"EX02\Relay Scanners", "add": ["10.50.0.4"], "apply": value})
+
+
+def test_a_parameters_file_cannot_apply_by_itself(
+    isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parameters = tmp_path / "p.yaml"
+    parameters.write_text("connector: EX02\\Relay Scanners\nadd: [10.50.0.4]\napply: true\n",
+                          encoding="utf-8")
+
+    code = cli.main(["run", TASK, "-f", str(parameters)])
+
+    assert code != 0 and "--apply" in capsys.readouterr().err
+    assert not isolated.exists() or not list(isolated.iterdir())
+
+
+def test_apply_needs_the_connector_named_explicitly(isolated: Path) -> None:
+    with pytest.raises(InputError, match="name the connector"):
+        run(TASK, {"add": ["10.50.0.4"]}, apply=True)
+
+
+@pytest.mark.parametrize("parameters", [
+    {"target_options": {"auth": "ntlm", "password": "S3cr3t-nested"}},
+    {"target": "http://LAB%5Ctester:S3cr3t-url@127.0.0.1:5985/PowerShell/"},
+])
+def test_a_secret_anywhere_in_the_parameters_is_refused_and_never_written(
+    isolated: Path, parameters: dict
+) -> None:
+    with pytest.raises(InputError, match="secrets are never passed"):
+        run(TASK, {"connector": r"EX02\Relay Scanners", **parameters})
+
+    written = [p.read_text(errors="replace") for p in isolated.rglob("*") if p.is_file()]
+    assert not any("S3cr3t" in text for text in written)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .errors import RunbookError
+from .errors import InputError, RunbookError
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +45,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import load_parameters, run
 
     parameters: dict[str, Any] = {}
-    source = "command line"
+    sources = []
     if args.parameters_file:
         parameters.update(load_parameters(args.parameters_file))
-        source = args.parameters_file
+        sources.append(args.parameters_file)
+    if args.parameter or args.target:
+        sources.append("command line")
     for name, value in args.parameter or []:
         parameters[name] = _value(value)
     if args.target:
         parameters["target"] = args.target
+    if "apply" in parameters:
+        raise InputError(parameters["apply"], "apply is switched on with --apply only, so a "
+                         "parameters file can never apply by itself",
+                         source=" and ".join(sources), accepted="--apply on the command line")
     result = run(args.task, parameters, apply=args.apply, folder=args.records,
-                 parameters_source=source)
+                 parameters_source=" and ".join(sources) or "command line")
     _print_result(result)
     return result.exit_code
 

@@ -18,6 +18,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from .parameters import check_flags, check_no_secrets
 from .shell import Shell, redact
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ class ChangeRecord:
         name: str | None = None,
         target: str | None = None,
     ) -> None:
+        check_flags(parameters)
+        check_no_secrets(parameters)
         self.folder = records_dir(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.name = name or record_name(task, subject)

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError, RunbookError
+from .parameters import check_flags, check_no_secrets
 from .records import ChangeRecord, load_summary, record_name, records_dir
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ SUBJECT_PARAMETERS = ("connector", "subject", "servers", "server")
 #: Parameters ending so are paths; relative ones are resolved against the parameters file.
 PATH_SUFFIXES = ("_file", "_folder", "_path")
 
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
 
 
 @dataclass
@@ -116,19 +116,19 @@ def _subject(parameters: dict[str, Any], declared: dict[str, Any]) -> str | None
 
 def check_parameters(
     notebook: Path, parameters: dict[str, Any], *, source: str = "parameters"
-) -> None:
-    """Refuse unknown parameter names and anything that looks like a secret."""
+) -> dict[str, Any]:
+    """Refuse unknown names, secrets, and switches that are not true or false, before
+    anything runs; return what the notebook declares."""
     import papermill
 
+    check_no_secrets(parameters, source=source)
     declared = papermill.inspect_notebook(str(notebook))
     for name in parameters:
-        if any(word in name.lower() for word in _SECRET_WORDS):
-            raise InputError(name, "secrets are never passed as parameters; they would be "
-                             "stored in the record", source=source,
-                             accepted="credentials from the environment or the keyring")
         if name not in declared:
             raise InputError(name, f"{notebook.name} has no such parameter", source=source,
                              accepted=", ".join(sorted(declared)))
+    check_flags(parameters, source=source)
+    return declared
 
 
 def run(
@@ -145,13 +145,19 @@ def run(
 
     notebook = notebook_for(task)
     parameters = dict(parameters or {})
-    check_parameters(notebook, parameters, source=parameters_source)
-    declared = papermill.inspect_notebook(str(notebook))
+    declared = check_parameters(notebook, parameters, source=parameters_source)
     if "apply" in declared:
-        parameters["apply"] = bool(apply or parameters.get("apply", False))
+        parameters["apply"] = apply or parameters.get("apply", False)
     elif apply:
         raise InputError("--apply", f"{task} changes nothing, so it has no apply step",
                          source="command line")
+    if parameters.get("apply"):
+        # A change is made only to what the user named, never to a notebook's default.
+        named = [p for p in SUBJECT_PARAMETERS if p in declared]
+        if named and not any(parameters.get(p) for p in named):
+            raise InputError("--apply", f"name the {named[0]} to change; applying to the "
+                             "notebook's default is refused", source=parameters_source,
+                             accepted=f"-p {named[0]} VALUE, or {named[0]}: in the file")
 
     out_dir = records_dir(folder).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,6 +177,9 @@ def run(
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, cwd=os.getcwd(),
             progress_bar=False, log_output=False, kernel_name="python3",
+            # The kernel's own start-up and shutdown chatter is not the user's business; a
+            # failing cell still reaches the record and the exit code.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as failure:
         error = f"{failure.ename}: {failure.evalue}"

@@ -41,14 +41,22 @@ def is_mutating(cmdlet: str) -> bool:
 
 
 def redact(parameters: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``parameters`` that is safe to log and record."""
-    safe: dict[str, Any] = {}
-    for name, value in parameters.items():
-        if _SECRET_NAME.search(name) or type(value).__name__ in {"PSCredential", "SecureString"}:
-            safe[name] = REDACTED
-        else:
-            safe[name] = value
-    return safe
+    """A copy of ``parameters`` that is safe to log and record, at any depth."""
+    return {name: _redacted(name, value) for name, value in parameters.items()}
+
+
+def _redacted(name: Any, value: Any) -> Any:
+    if _SECRET_NAME.search(str(name)) or type(value).__name__ in {"PSCredential",
+                                                                  "SecureString"}:
+        return REDACTED
+    if isinstance(value, dict):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [_redacted("", v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        # a password written into a URL (http://user:secret@host/) is still a password
+        return re.sub(r"(://[^/@:\s]*):[^/@\s]*@", r"\1:" + REDACTED + "@", value)
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
