@@ -104,6 +104,9 @@ def run_review(folder: Path, workers: int | None) -> dict[str, Any]:
                          "TransportRole": "FrontendTransport",
                          "RemoteIPRanges": ["0.0.0.0-255.255.255.255"],
                          "ProtocolLoggingLevel": "Verbose"}], []
+            if cmdlet == "Get-ExchangeServer":
+                return [{"Name": SERVER, "Fqdn": "ex01.corp.example.com",
+                         "IPAddresses": ["10.0.1.11"]}], []
             return [{"Identity": SERVER, "ReceiveProtocolLogMaxAge": "30.00:00:00",
                      "ReceiveProtocolLogMaxDirectorySize": None}], []
 

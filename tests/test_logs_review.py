@@ -48,6 +48,11 @@ class ConfigShell(Shell):
                     if c["Server"].lower() == parameters["Server"].lower()], []
         if cmdlet in ("Get-FrontendTransportService", "Get-TransportService"):
             return [dict(self.service)], []
+        if cmdlet == "Get-ExchangeServer":
+            return [{"Name": "EX01", "Fqdn": "ex01.corp.example.com",
+                     "IPAddresses": ["192.0.2.5"]},
+                    {"Name": "EX02", "Fqdn": "ex02.corp.example.com",
+                     "IPAddresses": ["198.51.100.50"]}], []
         raise AssertionError(f"unexpected {cmdlet}")
 
 
@@ -187,3 +192,13 @@ def test_an_end_that_is_not_a_time_is_refused(logs):
     with pytest.raises(InputError):
         review_lingering_hosts(ConfigShell([RELAY]), ["EX01"], end="yesterday",
                                log_source=str(logs))
+
+
+def test_a_host_that_is_an_exchange_server_is_marked_as_one(tmp_path):
+    root = tmp_path / "logs"
+    shutil.copytree(FIXTURES / "tls-auth" / "EX01", root / "EX01")
+
+    result = review(root, DEFAULT)
+
+    marked = dict(zip(result.hosts["remote_address"], result.hosts["exchange_server"]))
+    assert marked == {"198.51.100.50": "EX02", "198.51.100.51": ""}

@@ -65,7 +65,7 @@ def hosts_table(review: LingeringHostsReview) -> pd.DataFrame:
     columns = ["connector", "remote_address", "sessions", "first_seen", "last_seen",
                "ehlo_names", "tls_sessions", "tls_versions", "users", "anonymous_sessions",
                "recipients_accepted", "recipients_refused", "messages_queued", "tarpits",
-               "logon_failures", "in_entries"]
+               "logon_failures", "in_entries", "exchange_server"]
     return _readable(review.hosts[columns])
 
 

@@ -9,7 +9,9 @@ The protocol log facts are joined with the connectors' configuration, read throu
   the form the relay IP ranges runbook takes as its ``remove`` input;
 - when the logs cover less time than asked, a warning names the service settings that keep
   more (ReceiveProtocolLogMaxAge, ReceiveProtocolLogMaxDirectorySize), and silent entries are
-  flagged as not proven unused (pitfall 17).
+  flagged as not proven unused (pitfall 17);
+- a host whose address is an Exchange server's is marked with the server's name: in the Hub
+  log that is the proxied hop of a message, not a client.
 
 Nothing here changes the organization; it only reads.
 """
@@ -26,11 +28,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..connectors import receive_connectors, split_identity
+from ..connectors import exchange_servers, receive_connectors, split_identity
 from ..errors import ExchangeError, InputError, InputErrors
 from ..models import ReceiveConnector
 from ..ranges import IPRangeEntry, RangeIndex, from_exchange
 from ..shell import Shell
+from .endpoints import normalize_address
 from .facts import FactsBuilder, LogFacts, _iso, _records
 from .sources import LogSource, log_paths, open_log_source
 
@@ -230,6 +233,22 @@ def _settings(shell: Shell, server: str, roles: Iterable[str]) -> list[ServiceLo
     return found
 
 
+def _exchange_addresses(shell: Shell) -> dict[str, str]:
+    """Each Exchange server's addresses, mapped to its name."""
+    try:
+        servers = exchange_servers(shell)
+    except ExchangeError as error:
+        logger.warning("cannot list the Exchange servers: %s", error)
+        return {}
+    found = {}
+    for server in servers:
+        for address in server.addresses:
+            canonical = normalize_address(str(address))
+            if canonical:
+                found[canonical] = server.name
+    return found
+
+
 def _role_of_folder(folder: str) -> str:
     parts = folder.replace("\\", "/").lower().split("/")
     return "HubTransport" if "hub" in parts else "FrontendTransport"
@@ -406,6 +425,10 @@ def review_lingering_hosts(
     hosts = facts.hosts[facts.hosts["connector"].str.lower().isin(reviewed)].copy()
     daily = facts.daily[facts.daily["connector"].str.lower().isin(reviewed)].copy()
     hosts["in_entries"] = [[] for _ in range(len(hosts))]
+    # Sessions from an Exchange server (the Hub's port 2525 hop of a proxied message) are not
+    # clients; mark them so nobody chases a "device" that is a server.
+    servers_by_address = _exchange_addresses(shell)
+    hosts["exchange_server"] = [servers_by_address.get(a, "") for a in hosts["remote_address"]]
 
     connector_rows = []
     entry_rows: list[dict[str, Any]] = []
