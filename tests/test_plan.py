@@ -255,3 +255,42 @@ def test_a_lost_answer_is_reported_unknown_with_the_connector_read_again(
         planning.apply_plan(shell, plan)
     assert shell.reconnected
     assert failure.value.reread.ok and "10.50.0.1" in failure.value.reread.actual
+
+
+def test_a_lost_answer_stays_unknown_when_the_server_cannot_be_reached_again(
+    state_path: Path,
+) -> None:
+    class GoneShell(SimulatedShell):
+        def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+            if cmdlet == "Set-ReceiveConnector":
+                raise OutcomeUnknown(cmdlet, TransportError("connection reset"))
+            return super()._invoke(cmdlet, parameters)
+
+        def reconnect(self) -> None:
+            raise TransportError("connection refused")
+
+    shell = GoneShell(state_path)
+    plan = planning.plan_remote_ip_ranges(shell, NEW, add="10.50.0.1")
+
+    with pytest.raises(OutcomeUnknown) as failure:
+        planning.apply_plan(shell, plan)
+    assert failure.value.reread is None
+    assert "could not be read again (connection refused)" in str(failure.value)
+
+
+def test_a_failed_verification_keeps_what_was_read_back(state_path: Path) -> None:
+    class MeddlingShell(SimulatedShell):
+        def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+            records, warnings = super()._invoke(cmdlet, parameters)
+            if cmdlet == "Set-ReceiveConnector":  # someone else adds an entry meanwhile
+                super()._invoke(cmdlet, {"Identity": NEW,
+                                         "RemoteIPRanges": {"Add": ["10.50.0.99"]}})
+            return records, warnings
+
+    shell = MeddlingShell(state_path)
+    plan = planning.plan_remote_ip_ranges(shell, NEW, add="10.50.0.1")
+
+    with pytest.raises(VerificationFailed) as failure:
+        planning.apply_plan(shell, plan)
+    assert failure.value.verification.unexpected == ["10.50.0.99"]
+    assert "the planned change is in place" in str(failure.value)

@@ -139,9 +139,22 @@ class OutcomeUnknown(TransportError):
     def __init__(self, cmdlet: str, cause: BaseException) -> None:
         self.cmdlet = cmdlet
         self.cause = cause
-        #: what the apply step read back after reconnecting, when it could
+        #: the verification made after reconnecting, when the object could be read again
         self.reread: Any = None
-        super().__init__(f"{cmdlet} was sent but its answer was lost ({cause}); outcome unknown")
+        #: why it could not be read again
+        self.reread_error: str | None = None
+        super().__init__(cmdlet)
+
+    def __str__(self) -> str:
+        text = f"{self.cmdlet} was sent but its answer was lost ({self.cause}); outcome unknown"
+        if self.reread is not None:
+            state = ("it matches the plan, so the change was most likely made"
+                     if getattr(self.reread, "ok", False) else
+                     "it does not match the plan: check it before running again")
+            text += f". Read again after reconnecting: {state}"
+        elif self.reread_error:
+            text += f". It could not be read again ({self.reread_error}): check it by hand"
+        return text
 
 
 class PlanRefused(RunbookError):
@@ -188,7 +201,11 @@ class VerificationFailed(RunbookError):
         self.identity = identity
         self.missing = list(missing)
         self.unexpected = list(unexpected)
+        #: the verification behind the failure, for the record
+        self.verification: Any = None
         super().__init__(
             f"{identity} does not match the plan after applying: "
             f"missing {self.missing or 'nothing'}, unexpected {self.unexpected or 'nothing'}"
+            + ("; the planned change is in place, but the object also changed in another "
+               "way meanwhile (someone else, or another run)" if not self.missing else "")
         )

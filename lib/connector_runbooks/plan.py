@@ -29,6 +29,7 @@ from .errors import (
     InputErrors,
     OutcomeUnknown,
     PlanRefused,
+    RunbookError,
     VerificationFailed,
 )
 from .models import ReceiveConnector
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 SET_CMDLET = "Set-ReceiveConnector"
 
 #: A plan older than this is compared with a fresh read before it is applied.
-RECHECK_AFTER_S = 30.0
+RECHECK_AFTER_S = 5.0
 
 
 def _entries(texts: Iterable[str]) -> set[ranges.IPRangeEntry]:
@@ -428,14 +429,21 @@ def apply_edit(
     try:
         shell.invoke(cmdlet, **plan.parameters)
     except OutcomeUnknown as lost:
-        shell.reconnect()
-        lost.reread = verify()
+        try:
+            shell.reconnect()
+            lost.reread = verify()
+        except RunbookError as unreachable:
+            # still unknown: say so rather than let the reconnect error hide the lost write
+            lost.reread_error = str(unreachable)
         raise
     warnings = list(shell.transcript.entries[-1].warnings)
     verification = verify()
     if not verification.ok:
-        raise (mismatch(verification) if mismatch else
-               VerificationFailed(plan.identity, verification.missing, verification.unexpected))
+        failure = (mismatch(verification) if mismatch else
+                   VerificationFailed(plan.identity, verification.missing,
+                                      verification.unexpected))
+        failure.verification = verification
+        raise failure
     return ApplyResult("applied", verification, warnings)
 
 

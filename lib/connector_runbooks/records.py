@@ -160,10 +160,10 @@ class ChangeRecord:
         self.data["error"] = {"type": type(error).__name__, "message": str(error)}
         if hasattr(error, "to_dict"):
             self.data["error"]["details"] = _jsonable(error)
-        reread = getattr(error, "reread", None)
-        if reread is not None:
-            # the answer to a change was lost: what was read back is the best evidence
-            self.data["verification"] = _jsonable(reread)
+        evidence = getattr(error, "reread", None) or getattr(error, "verification", None)
+        if evidence is not None:
+            # the write was sent: what was read back afterwards is the best evidence
+            self.data["verification"] = _jsonable(evidence)
         self.finish(outcome)
 
     # -- files ------------------------------------------------------------------------------
