@@ -502,3 +502,13 @@ def test_ranges_imports_no_transport():
     }
     ours = {name for name in imported if name and name.startswith("connector_runbooks")}
     assert ours == {"connector_runbooks.errors"}
+
+
+def test_a_utf16_file_from_windows_powershell_is_read(tmp_path) -> None:
+    listing = tmp_path / "exported.txt"
+    listing.write_bytes("192.0.2.1\r\n192.0.2.2\r\n".encode("utf-16"))  # BOM, as Out-File writes
+
+    entries = read_entries_file(listing)
+
+    assert [e.entry.text for e in entries] == ["192.0.2.1", "192.0.2.2"]
+    assert [e.line for e in entries] == [1, 2]

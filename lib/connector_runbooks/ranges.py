@@ -13,6 +13,7 @@ It is part of the domain core: it uses the standard library only and imports no 
 from __future__ import annotations
 
 import bisect
+import codecs
 import ipaddress
 import logging
 import os
@@ -448,7 +449,7 @@ def parse_entries(
 def read_entries_file(path: str | os.PathLike[str]) -> list[SourcedEntry]:
     """Read the entries in a text file: one or more per line, with comments and blank lines.
 
-    The file may be UTF-8 with or without a byte-order mark. A file that is not valid UTF-8
+    The file may be UTF-8 with or without a byte-order mark, or UTF-16 with one. A file that is not valid UTF-8
     is read as Windows-1252 (Notepad's old default), with a warning, so smart quotes saved
     by an older editor still come through as quotes and are cleaned up.
 
@@ -462,7 +463,12 @@ def read_entries_file(path: str | os.PathLike[str]) -> list[SourcedEntry]:
     source = str(path)
     data = Path(path).read_bytes()
     try:
-        text = data.decode("utf-8-sig")
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # Windows PowerShell 5.1, where the Exchange Management Shell runs, writes
+            # UTF-16 with `>` and Out-File by default
+            text = data.decode("utf-16")
+        else:
+            text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         logger.warning(
             "%s is not valid UTF-8 (%s); reading it as Windows-1252", source, error.reason
