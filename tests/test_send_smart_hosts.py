@@ -129,3 +129,12 @@ def test_an_ipv6_smart_host_is_accepted_in_brackets(guarded: ReadOnlyShell) -> N
     plan = send.plan_smart_hosts(guarded, INTERNET, add="[2001:db8::25]")
 
     assert plan.add == ["2001:db8::25"]
+
+
+def test_a_host_name_with_a_space_is_one_bad_value_not_two_hosts() -> None:
+    from connector_runbooks.errors import InputErrors
+    from connector_runbooks.send import read_smart_hosts
+
+    with pytest.raises(InputErrors) as failure:
+        read_smart_hosts(["smtp 3.relay.example.net"], source="parameter add")
+    assert [e.value for e in failure.value.errors] == ["smtp 3.relay.example.net"]

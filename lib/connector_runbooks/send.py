@@ -30,7 +30,6 @@ from .errors import (
 )
 from .models import ExchangeServer, _as_list
 from .plan import RECHECK_AFTER_S, ApplyResult, Unchanged, Verification, apply_edit
-from .ranges import normalize_text
 from .shell import Shell, powershell_line
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,11 @@ SMART_HOSTS = "SmartHosts"
 #: Exchange versions a source server may run, by the major.minor of AdminDisplayVersion.
 SUPPORTED_VERSIONS = {(15, 1): "Exchange Server 2016", (15, 2): "Exchange Server 2019"}
 
-_SEPARATORS = re.compile(r"[,;\s]+")
+_SEPARATORS = re.compile(r"[,;\r\n]+")
+
+#: Typography pasted from documents around a name; a space inside a name stays an error.
+_PASTED = str.maketrans({"\u00a0": " ", "\u2018": "", "\u2019": "", "\u201c": "",
+                         "\u201d": "", '"': "", "'": "", "`": ""})
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _NETBIOS = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,14}")
@@ -151,16 +154,17 @@ class Requested:
 
 
 def _tokens(value: str | Iterable[Any] | None) -> list[tuple[int | None, Any]]:
-    """(position, token) for every value: lists by element, text split on commas, semicolons,
-    spaces and line breaks (server names and host names never hold any of them)."""
+    """(position, token) for every value: lists by element, text split on commas, semicolons
+    and line breaks. A space is not a separator: ``smtp 3.example.net`` is one bad name, not
+    two good ones."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [(None, t) for t in _SEPARATORS.split(value) if normalize_text(t)]
+        return [(None, t) for t in _SEPARATORS.split(value) if t.strip()]
     tokens: list[tuple[int | None, Any]] = []
     for position, element in enumerate(value, start=1):
         if isinstance(element, str):
-            tokens += [(position, t) for t in _SEPARATORS.split(element) if normalize_text(t)]
+            tokens += [(position, t) for t in _SEPARATORS.split(element) if t.strip()]
         else:
             tokens.append((position, element))
     return tokens
@@ -173,7 +177,7 @@ def _read_values(
     requested: list[Requested] = []
     errors: list[InputError] = []
     for line, token in _tokens(value):
-        parsed = parse(normalize_text(token)) if isinstance(token, str) else None
+        parsed = parse(token.translate(_PASTED).strip()) if isinstance(token, str) else None
         if parsed is None:
             errors.append(InputError(token, problem, source=source, line=line, accepted=accepted))
         else:
@@ -206,8 +210,8 @@ def _smart_host(text: str) -> str | None:
 
 
 def read_server_names(value: str | Iterable[Any] | None, *, source: str) -> list[Requested]:
-    """Server names from a parameter: a list, or text separated by commas, semicolons, spaces
-    or lines. Every malformed name is reported at once.
+    """Server names from a parameter: a list, or text separated by commas, semicolons or
+    lines. Every malformed name is reported at once.
 
     Raises:
         InputErrors: naming each value that is not a server name and where it came from.
