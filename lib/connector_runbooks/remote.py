@@ -654,6 +654,12 @@ class RemoteShell(Shell):
             return TransportError(f"{where}: connection failed or dropped ({_first_line(error)})")
         if isinstance(error, WinRMTransportError):
             return TransportError(f"{where}: HTTP {error.code} from the endpoint")
+        if "gssapi" in str(error).lower() or "krb5" in str(error).lower():
+            return TransportError(
+                f"{where}: {self.auth} authentication needs Kerberos support on this machine "
+                "(on Linux and macOS: the system's Kerberos libraries, then `pip install "
+                "pyspnego[kerberos]`, and a ticket from kinit; Windows has it built in), or "
+                f"use auth='ntlm' ({_first_line(error)})")
         return TransportError(f"{where}: {type(error).__name__}: {_first_line(error)}")
 
 
