@@ -294,3 +294,38 @@ def test_a_failed_verification_keeps_what_was_read_back(state_path: Path) -> Non
         planning.apply_plan(shell, plan)
     assert failure.value.verification.unexpected == ["10.50.0.99"]
     assert "the planned change is in place" in str(failure.value)
+
+
+def test_a_cidr_typed_with_host_bits_is_added_as_its_network_with_a_warning(
+    shell: SimulatedShell,
+) -> None:
+    plan = planning.plan_remote_ip_ranges(shell, NEW, add="10.90.0.77/24")
+
+    assert plan.add == ["10.90.0.0/24"]
+    assert any("10.90.0.77/24" in w and "host part is dropped" in w for w in plan.warnings)
+
+
+def test_a_wider_range_that_covers_existing_entries_is_pointed_out(shell: SimulatedShell) -> None:
+    plan = planning.plan_remote_ip_ranges(shell, OLD, add="10.20.1.0/24")
+
+    assert any("covers" in w and "10.20.1.11" in w for w in plan.warnings)
+
+
+def test_removing_an_address_inside_a_wider_entry_warns_that_it_can_still_relay(
+    shell: SimulatedShell,
+) -> None:
+    plan = planning.plan_remote_ip_ranges(shell, OLD, remove="10.20.3.15")
+
+    assert not plan.changed
+    assert any("can still relay" in w and "10.20.3.10-10.20.3.20" in w for w in plan.warnings)
+
+
+def test_an_import_file_without_entries_is_pointed_out(
+    shell: SimulatedShell, tmp_path: Path
+) -> None:
+    listing = tmp_path / "empty.txt"
+    listing.write_text("# nothing yet\n\n", encoding="utf-8")
+
+    plan = planning.plan_remote_ip_ranges(shell, NEW, import_file=listing)
+
+    assert any("holds no entries" in w for w in plan.warnings)

@@ -215,6 +215,8 @@ def plan_remote_ip_ranges(
     before = [ranges.from_exchange(text) for text in target.remote_ip_ranges]
     plan = RemoteIPRangesPlan(identity=target.identity, before=list(target.remote_ip_ranges),
                               after=[], read_at=current.read_at)
+    if import_file and not any(e.source == str(Path(import_file)) for e in to_add):
+        plan.warnings.append(f"{import_file} holds no entries (only blank lines or comments)")
     adding = _plan_additions(plan, before, to_add)
     removing = _plan_removals(plan, target, before, to_remove)
 
@@ -250,6 +252,7 @@ def _plan_additions(
 
     adding: list[ranges.IPRangeEntry] = []
     for requested in to_add:
+        _note_reading(plan, requested)
         reason = skipped.get(id(requested))
         if reason is None and requested.entry in adding:
             reason = "requested more than once"
@@ -259,7 +262,27 @@ def _plan_additions(
             continue
         adding.append(requested.entry)
         plan.add.append(requested.entry.text)
+        covered = [e.text for e in before if requested.entry.contains(e) and e != requested.entry]
+        if covered:
+            shown = ", ".join(covered[:5]) + (f" and {len(covered) - 5} more"
+                                              if len(covered) > 5 else "")
+            plan.warnings.append(
+                f"{requested.entry.text} ({requested.source}) covers {len(covered)} "
+                f"entr{'y' if len(covered) == 1 else 'ies'} already on the connector ({shown}); "
+                "they could be removed to stay clear of the entry limit")
     return adding
+
+
+def _note_reading(plan: RemoteIPRangesPlan, requested: ranges.SourcedEntry) -> None:
+    """Warn when an entry is read differently from how it was typed (host bits of a CIDR)."""
+    entry = requested.entry
+    if entry.form != "CIDR":
+        return
+    typed = ranges.normalize_text(requested.raw).split("/", 1)[0]
+    if typed and typed.lower() != str(entry.first).lower():
+        plan.warnings.append(
+            f"{requested.raw} ({requested.where}) is read as {entry.text}: the host part is "
+            "dropped, as Exchange does; write the network address to avoid surprises")
 
 
 def _plan_removals(
@@ -276,6 +299,9 @@ def _plan_removals(
             reason = "not on the connector"
             if wider:
                 reason += f"; it lies inside {wider}, which stays"
+                plan.warnings.append(
+                    f"{requested.raw} ({requested.where}) is not an entry of its own but lies "
+                    f"inside {wider}: the device can still relay until {wider} is changed")
             plan.unchanged.append(Unchanged(requested.raw, requested.source, requested.line,
                                             reason))
         elif stored in removing:
@@ -298,6 +324,10 @@ def _check_after(
             f"removing {len(plan.remove)} entr{'y' if len(plan.remove) == 1 else 'ies'} would "
             f"leave {plan.identity} without remote IP ranges; Exchange refuses an empty list. "
             "Add the replacement entries in the same change, or disable the connector instead.")
+    if 0.9 * ranges.MAX_REMOTE_IP_RANGES < len(after) <= ranges.MAX_REMOTE_IP_RANGES:
+        plan.warnings.append(
+            f"{plan.identity} would hold {len(after)} entries, close to the limit of about "
+            f"{ranges.MAX_REMOTE_IP_RANGES}; consider merging runs of addresses into ranges")
     if len(after) > ranges.MAX_REMOTE_IP_RANGES:
         plan.blockers.append(
             f"{plan.identity} would hold {len(after)} entries; Exchange accepts about "
