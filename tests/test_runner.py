@@ -210,3 +210,27 @@ def test_a_secret_anywhere_in_the_parameters_is_refused_and_never_written(
 
     written = [p.read_text(errors="replace") for p in isolated.rglob("*") if p.is_file()]
     assert not any("S3cr3t" in text for text in written)
+
+
+def test_a_windows_relative_path_in_a_parameters_file_is_found(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("import_file: .\\lists\\devices.txt\n", encoding="utf-8")
+
+    loaded = load_parameters(tmp_path / "p.yaml")
+
+    assert Path(loaded["import_file"]) == (tmp_path / "lists" / "devices.txt").resolve()
+
+
+def test_a_file_as_records_folder_is_refused_clearly(tmp_path: Path) -> None:
+    occupied = tmp_path / "afile"
+    occupied.write_text("", encoding="utf-8")
+
+    with pytest.raises(InputError, match="cannot be the records folder"):
+        run(TASK, {"connector": r"EX02\Relay Scanners"}, folder=occupied)
+
+
+def test_a_number_where_entries_belong_is_refused_naming_the_parameter(isolated: Path) -> None:
+    result = run(TASK, {"connector": r"EX02\Relay Scanners", "add": 5})
+
+    summary = json.loads(result.summary.read_text(encoding="utf-8"))
+    assert summary["outcome"] == "failed"
+    assert "parameter add: 5: is not an entry" in summary["error"]["message"]

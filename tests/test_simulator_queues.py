@@ -92,8 +92,10 @@ def test_a_server_outside_the_connector_has_no_delivery_queue(org):
     assert list(queues(org, "EX03")) == ["EX03\\Submission"]
 
 
-def test_fault_on_an_unknown_server_is_a_python_error(org):
-    with pytest.raises(ValueError):
+def test_fault_on_an_unknown_server_is_refused_naming_it(org):
+    from connector_runbooks.errors import RunbookError
+
+    with pytest.raises(RunbookError, match="'EX99'"):
         org.set_port25_blocked("EX99", True)
 
 

@@ -8,6 +8,7 @@ each time, and an empty Identity returns every connector of the organization.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -18,10 +19,15 @@ from .shell import Shell
 
 logger = logging.getLogger(__name__)
 
+_PASTED = str.maketrans({"\u00a0": " ", "\u2018": "", "\u2019": "", "\u201c": "",
+                         "\u201d": "", '"': ""})
+
 
 def split_identity(identity: str, *, source: str = "parameter connector") -> tuple[str, str]:
     """``EX01\\Relay Scanners`` → (``EX01``, ``Relay Scanners``); a bare name → ("", name)."""
-    text = (identity or "").strip()
+    # Pasted names bring typographic quotes and non-breaking spaces; a name typed for a
+    # PowerShell double-quoted string may bring a doubled backslash.
+    text = re.sub(r"\\+", r"\\", str(identity or "").translate(_PASTED)).strip()
     if not text:
         raise InputError(identity, "no connector was named", source=source,
                          accepted=r"SERVER\Name, for example EX01\Relay Scanners")

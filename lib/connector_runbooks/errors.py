@@ -45,10 +45,20 @@ class InputError(RunbookError):
         return f"{self.source}, line {self.line}" if self.line is not None else self.source
 
     def _render(self) -> str:
-        text = f"{self.where}: {self.value!r}: {self.problem}"
+        text = f"{self.where}: {_shown(self.value)}: {self.problem}"
         if self.accepted:
             text += f" (accepted: {self.accepted})"
         return text
+
+
+def _shown(value: Any) -> str:
+    """A value quoted as typed; Python's escapes only where they reveal something invisible
+    (a non-breaking space, a zero-width character), never doubled backslashes."""
+    if isinstance(value, str) and value.isprintable() and value.isascii():
+        return f"'{value}'"
+    if isinstance(value, str):
+        return repr(value).replace("\\\\", "\\")
+    return repr(value)
 
 
 class InputErrors(RunbookError):

@@ -161,7 +161,8 @@ def read_requested(
     if import_file:
         path = Path(import_file)
         if not path.is_file():
-            raise InputError(str(import_file), "no such file", source="parameter import_file",
+            raise InputError(str(import_file), f"no such file (looked for {path.resolve()})",
+                             source="parameter import_file",
                              accepted="the path of a text file with one or more entries a line")
         jobs.append((to_add, lambda: ranges.read_entries_file(path)))
     for target, job in jobs:

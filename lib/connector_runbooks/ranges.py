@@ -438,8 +438,12 @@ def parse_entries(
         # A one-line parameter has no line to point to; a multi-line one (YAML block) does.
         multi_line = len(value.splitlines()) > 1
         tokens = [(number if multi_line else None, token) for number, token in _tokens(value)]
-    else:
+    elif isinstance(value, Iterable):
         tokens = _list_tokens(value)
+    else:
+        # YAML reads `add: 5` as a number; say what is wrong instead of failing on it
+        raise InputErrors([InputError(value, "is not an entry or a list of entries",
+                                      source=source, accepted=ACCEPTED)])
 
     entries = _parse_tokens(tokens, source)
     logger.debug("read %d entries from %s", len(entries), source)

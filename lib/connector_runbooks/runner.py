@@ -93,6 +93,8 @@ def load_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
     # A file named in a parameters file is found beside it, wherever the command runs from.
     for name, value in data.items():
         if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value:
+            if os.sep == "/" and "\\" in value and not value.startswith("\\\\"):
+                value = value.replace("\\", "/")  # .\list.txt written on Windows
             candidate = Path(value).expanduser()
             if not candidate.is_absolute():
                 data[name] = str((path.parent / candidate).resolve())
@@ -160,7 +162,12 @@ def run(
                              accepted=f"-p {named[0]} VALUE, or {named[0]}: in the file")
 
     out_dir = records_dir(folder).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(str(folder or out_dir), f"cannot be the records folder: "
+                         f"{error.strerror}", source="--records",
+                         accepted="a folder, existing or not") from error
     subject = _subject(parameters, declared) or task
     name = record_name(task, subject)
     suffix = 1

@@ -25,6 +25,7 @@ from typing import Any
 
 # The cmdlet modules register themselves on import.
 from . import queues, receive, send, servers  # noqa: F401
+from ..errors import RunbookError
 from .binding import bind
 from .demo import demo_state
 from .failures import CmdletFailure, TerminatingFailure
@@ -171,7 +172,7 @@ class Organization:
         state = OrgState(data)
         host = state.server(server)
         if host is None:
-            raise ValueError(f"no Exchange server {server!r} in the simulated organization")
+            raise RunbookError(f"no Exchange server '{server}' in the simulated organization")
         faults = state.faults.setdefault("Port25Blocked", {})
         if blocked:
             start = since or (self.clock() - DEFAULT_FAULT_AGE)

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..errors import RunbookError
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -28,10 +30,16 @@ ROUTING_GROUP = "CN=Exchange Routing Group (DWBGZMFD01QNBJR),CN=Routing Groups"
 
 def load_state(path: Path) -> dict[str, Any]:
     """The state document stored at ``path``."""
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
-    if data.get("SchemaVersion") != SCHEMA_VERSION:
-        raise ValueError(
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RunbookError(
+            f"{path}: the simulated organization's state file is damaged ({error}); "
+            "`connector-runbooks simulator reset` restores the demo organization"
+        ) from error
+    if not isinstance(data, dict) or data.get("SchemaVersion") != SCHEMA_VERSION:
+        raise RunbookError(
             f"{path}: state schema {data.get('SchemaVersion')!r}, expected {SCHEMA_VERSION}; "
             "reset the simulated organization"
         )
