@@ -234,3 +234,23 @@ def test_a_number_where_entries_belong_is_refused_naming_the_parameter(isolated:
     summary = json.loads(result.summary.read_text(encoding="utf-8"))
     assert summary["outcome"] == "failed"
     assert "parameter add: 5: is not an entry" in summary["error"]["message"]
+
+
+def test_the_record_opens_with_the_outcome_and_the_failing_step(isolated: Path) -> None:
+    result = run(TASK, {"connector": r"EX02\Relay Scanners", "add": ["0.0.0.0/0"]}, apply=True)
+
+    first = nbformat.read(result.notebook, as_version=4).cells[0]
+    assert first.cell_type == "markdown"
+    assert "outcome `failed`" in first.source
+    assert "| failed at step | Apply |" in first.source and "PlanRefused" in first.source
+
+
+def test_verbose_keeps_a_log_of_each_call_beside_the_record(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_LOG_LEVEL", "")  # restored after the test
+
+    code = cli.main(["-v", "run", TASK, "-p", "connector", r"EX02\Relay Scanners"])
+
+    [log] = isolated.glob("*.log")
+    assert code == 0 and "Get-ReceiveConnector EX02" in log.read_text(encoding="utf-8")

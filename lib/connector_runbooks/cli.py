@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError, RunbookError
+from .records import LOG_LEVEL_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector-runbooks",
                                      description="Exchange connector runbooks")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each remote call")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="keep a log of each call beside the record (NAME.log)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a runbook into a change record")
@@ -158,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         args.rest = extra + list(args.rest)
     elif extra:
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        # the calls are made in the notebook's kernel, which inherits this and keeps the log
+        # beside the record
+        os.environ[LOG_LEVEL_ENV] = "INFO"
+        logging.getLogger("connector_runbooks").setLevel(logging.INFO)
     try:
         return args.func(args)
     except RunbookError as error:

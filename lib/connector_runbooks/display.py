@@ -7,6 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+# A change record shows every entry: the connector limit is about 1,200.
+pd.set_option("display.max_rows", 2000)
+
 from . import ranges
 from .models import ReceiveConnector
 from .plan import ApplyResult, RemoteIPRangesPlan, Verification

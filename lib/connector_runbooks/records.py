@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_RECORDS_DIR = "records"
 RECORDS_ENV = "CONNECTOR_RUNBOOKS_RECORDS"
 
+#: When set (INFO, DEBUG), the library's log of a run is kept beside its record as NAME.log.
+LOG_LEVEL_ENV = "CONNECTOR_RUNBOOKS_LOG_LEVEL"
+
 #: Outcomes a record can end with.
 OUTCOMES = ("running", "planned", "no-op", "applied", "unknown", "failed", "passed")
 
@@ -99,6 +102,7 @@ class ChangeRecord:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.name = name or record_name(task, subject)
         self.path = self.folder / f"{self.name}.json"
+        self._keep_log()
         self.shells: list[Shell] = []
         self.data: dict[str, Any] = {
             "task": task,
@@ -120,6 +124,16 @@ class ChangeRecord:
             "transcript": None,
         }
         self.save()
+
+    def _keep_log(self) -> None:
+        level = os.environ.get(LOG_LEVEL_ENV, "").upper()
+        if not level:
+            return
+        handler = logging.FileHandler(self.folder / f"{self.name}.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        library = logging.getLogger("connector_runbooks")
+        library.addHandler(handler)
+        library.setLevel(level)
 
     # -- steps ------------------------------------------------------------------------------
 

@@ -205,4 +205,44 @@ def run(
         record.fail(RunbookError(error or "the notebook ended without closing its record"),
                     outcome if outcome in {"failed", "unknown"} else "failed")
         outcome = record.data["outcome"]
+    if output.exists():
+        _mark_outcome(output, load_summary(summary))
     return RunResult(output, summary, outcome, error)
+
+
+def _mark_outcome(notebook: Path, summary: dict[str, Any]) -> None:
+    """Put the outcome at the top of the executed notebook, with the failing step if any, so
+    whoever opens the change record sees first how it ended."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    failing = None
+    heading = None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("## "):
+            heading = cell.source.lstrip()[3:].splitlines()[0].strip()
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            failing = heading
+            break
+    target = summary.get("target") or "simulated"
+    kind = ("the simulated organization" if str(target).startswith("simulated")
+            else "a remote endpoint")
+    lines = [
+        f"**Change record: outcome `{summary.get('outcome')}`**",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| task | {summary.get('task')} |",
+        f"| subject | {summary.get('subject') or ''} |",
+        f"| target | {target} ({kind}) |",
+        f"| operator | {summary.get('operator')} |",
+        f"| started, finished (UTC) | {summary.get('started')}, {summary.get('finished')} |",
+        f"| summary | {notebook.with_suffix('.json').name} |",
+    ]
+    error = summary.get("error")
+    if error:
+        lines.append(f"| failed at step | {failing or 'before the first step'} |")
+        lines += ["", f"{error.get('type')}:", "", "```", str(error.get("message", "")), "```"]
+    cell = nbformat.v4.new_markdown_cell("\n".join(lines), metadata={"tags": ["outcome"]})
+    nb.cells.insert(0, cell)
+    nbformat.write(nb, notebook)
