@@ -67,3 +67,13 @@ def emulator(state_path: Path, throwaway_password: str):
     with serve(port=0, users={EMULATOR_USER: throwaway_password},
                state_path=state_path) as running:
         yield running
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh organization and records folder for one test, seen by notebook kernels too
+    (they inherit the environment); returns the records folder."""
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_STATE", str(tmp_path / "organization.json"))
+    records = tmp_path / "records"
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_RECORDS", str(records))
+    return records

@@ -15,15 +15,6 @@ from connector_runbooks.runner import load_parameters, run
 TASK = "receive-connector-ip-ranges"
 
 
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A fresh organization and records folder, seen by the notebook kernel too."""
-    monkeypatch.setenv("CONNECTOR_RUNBOOKS_STATE", str(tmp_path / "organization.json"))
-    records = tmp_path / "records"
-    monkeypatch.setenv("CONNECTOR_RUNBOOKS_RECORDS", str(records))
-    return records
-
-
 def outputs_text(notebook: Path) -> str:
     nb = nbformat.read(notebook, as_version=4)
     parts = []

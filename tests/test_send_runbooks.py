@@ -20,15 +20,6 @@ QUEUE_HEALTH = "send-connector-queue-health"
 DECOMMISSION = "send-connector-decommission"
 
 
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A fresh organization and records folder, seen by the notebook kernel too."""
-    monkeypatch.setenv("CONNECTOR_RUNBOOKS_STATE", str(tmp_path / "organization.json"))
-    records = tmp_path / "records"
-    monkeypatch.setenv("CONNECTOR_RUNBOOKS_RECORDS", str(records))
-    return records
-
-
 def summary_of(result: RunResult) -> dict[str, Any]:
     return json.loads(result.summary.read_text(encoding="utf-8"))
 
