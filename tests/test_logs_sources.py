@@ -14,7 +14,6 @@ from connector_runbooks.logs.sources import (
     SmbLogSource,
     admin_share_path,
     open_log_source,
-    parse_timespan,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
@@ -81,14 +80,6 @@ def test_a_log_source_folder_that_does_not_exist_is_refused(tmp_path):
         open_log_source(str(tmp_path / "missing"))
 
     assert raised.value.source == "parameter log_source"
-
-
-@pytest.mark.parametrize(("text", "days", "seconds"), [
-    ("30.00:00:00", 30, 0), ("7.12:00:00", 7, 43200), ("00:00:00", 0, 0), ("1:30:00", 0, 5400)])
-def test_timespans_read_as_exchange_writes_them(text, days, seconds):
-    span = parse_timespan(text)
-
-    assert (span.days, span.seconds) == (days, seconds)
 
 
 class _Entry:

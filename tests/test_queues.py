@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connector_runbooks import queues, send
+from connector_runbooks.errors import ExchangeError
 from connector_runbooks.simulated.shell import SimulatedShell
 from send_helpers import ReadOnlyShell
 
@@ -160,6 +161,62 @@ def test_a_real_server_is_asked_for_its_oldest_message(state_path: Path) -> None
     asked = shell.transcript.calls("Get")[-1]
     assert (asked.cmdlet, asked.parameters["Queue"]) == ("Get-Message", "EX03\\3")
     assert dt.timedelta(hours=2) <= row.oldest_message_age < dt.timedelta(hours=2, minutes=1)
+
+
+class OldestMessageShell(SimulatedShell):
+    """Queues in a real server's shape: no OldestMessageReceived, Get-Message answers."""
+
+    def __init__(self, state_path: Path, answer) -> None:
+        super().__init__(state_path)
+        self.answer = answer
+
+    def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+        if cmdlet == "Get-Message":
+            return self.answer(parameters)
+        records, warnings = super()._invoke(cmdlet, parameters)
+        for record in records:
+            record.pop("OldestMessageReceived", None)
+        return records, warnings
+
+
+def test_an_arrival_time_that_is_not_iso_leaves_the_age_unknown_and_says_so(
+    state_path: Path,
+) -> None:
+    shell = OldestMessageShell(state_path, lambda parameters: (
+        [{"Identity": parameters["Queue"] + "\\1", "DateReceived": "12/3/2026 6:10:00 PM"}],
+        []))
+    add_blocked_ex03(shell)
+
+    health = queues.check_queues(shell, INTERNET, servers="EX03")
+
+    row = health.rows[0]
+    assert row.oldest_message_age is None and row.expires_in is None
+    assert "12/3/2026 6:10:00 PM" in row.note and "unknown" in row.note
+    assert row.problem  # the queue is still reported as stuck
+    assert health.to_dict()["notes"] == [row.note]
+
+
+def test_messages_that_cannot_be_read_are_noted_in_the_record_without_failing_the_check(
+    state_path: Path,
+) -> None:
+    def refuse(parameters):
+        raise ExchangeError("The queue wasn't found.", cmdlet="Get-Message",
+                            reason="QueueViewerException")
+
+    class Waiting(OldestMessageShell):
+        def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+            records, warnings = super()._invoke(cmdlet, parameters)
+            if cmdlet == "Get-Queue":
+                for record in records:
+                    record["MessageCount"] = 2
+            return records, warnings
+
+    health = queues.check_queues(Waiting(state_path, refuse), INTERNET, servers="EX01")
+
+    assert health.passed
+    assert "could not be read" in health.rows[0].note
+    assert health.rows[0].note in health.verdict
+    assert health.to_dict()["notes"] == [health.rows[0].note]
 
 
 def test_after_a_smart_host_change_every_source_server_is_checked(shell: SimulatedShell) -> None:

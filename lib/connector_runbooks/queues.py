@@ -31,6 +31,7 @@ from .send import (
     read_server_names,
 )
 from .shell import Shell
+from .values import parse_timespan
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,8 @@ class QueueRow:
         expires_in: how long until the oldest message expires under the server's
             MessageExpirationTimeout; None when none waits.
         problem: the plain sentence that makes this queue fail the check, if any.
+        note: what could not be read about this queue (for example the age of its oldest
+            message); it does not fail the check, but the record keeps it.
     """
 
     server: str
@@ -169,6 +172,7 @@ class QueueRow:
     oldest_message_age: dt.timedelta | None = None
     expires_in: dt.timedelta | None = None
     problem: str | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -189,6 +193,8 @@ class QueueHealth:
         expiration: each server's MessageExpirationTimeout.
         rows: one per queue serving the connector, and one per server that has none.
         failures: the connection failures recognised.
+        notes: what could not be read for the check as a whole (for example a server's
+            MessageExpirationTimeout); each queue's own notes are on its row.
     """
 
     connector: str
@@ -197,10 +203,16 @@ class QueueHealth:
     expiration: dict[str, dt.timedelta] = field(default_factory=dict)
     rows: list[QueueRow] = field(default_factory=list)
     failures: list[ConnectionFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         return [row.problem for row in self.rows if row.problem]
+
+    @property
+    def all_notes(self) -> list[str]:
+        """The check's notes, then each queue's."""
+        return list(self.notes) + [row.note for row in self.rows if row.note]
 
     @property
     def passed(self) -> bool:
@@ -208,11 +220,15 @@ class QueueHealth:
 
     @property
     def verdict(self) -> str:
+        # Something unread does not fail the check, but the verdict must not hide it.
+        notes = self.all_notes
+        unread = f" Not everything could be read: {' '.join(notes)}" if notes else ""
         if self.passed:
             waiting = sum(row.message_count for row in self.rows)
             return (f"Passed: no queue of {', '.join(self.servers) or 'no server'} is stuck "
-                    f"delivering over {self.connector} ({waiting} message(s) waiting).")
-        return f"Failed: {len(self.problems)} queue(s) of {self.connector} are not delivering."
+                    f"delivering over {self.connector} ({waiting} message(s) waiting).{unread}")
+        return (f"Failed: {len(self.problems)} queue(s) of {self.connector} are not "
+                f"delivering.{unread}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -223,6 +239,7 @@ class QueueHealth:
             "rows": [row.to_dict() for row in self.rows],
             "failures": [asdict(f) for f in self.failures],
             "problems": self.problems,
+            "notes": self.all_notes,
             "passed": self.passed,
             "verdict": self.verdict,
         }
@@ -251,7 +268,7 @@ def check_queues(
     moment = now or dt.datetime.now(dt.UTC)
     health = QueueHealth(target.identity, names, moment)
     logger.info("checking the queues of %s on %s", target.identity, ", ".join(names))
-    health.expiration = _expiration_timeouts(shell, names)
+    health.expiration = _expiration_timeouts(shell, names, health.notes)
 
     port = int(target.record.get("Port") or 25)
     for server in names:
@@ -314,14 +331,27 @@ def _serves(queue: dict[str, Any], connector: SendConnector) -> bool:
             and str(queue.get("NextHopConnector", "")).lower() == connector.guid.lower())
 
 
-def _expiration_timeouts(shell: Shell, servers: list[str]) -> dict[str, dt.timedelta]:
-    """Each server's MessageExpirationTimeout; two days where it cannot be read."""
+def _expiration_timeouts(shell: Shell, servers: list[str],
+                         notes: list[str]) -> dict[str, dt.timedelta]:
+    """Each server's MessageExpirationTimeout; two days where it cannot be read.
+
+    Args:
+        notes: gets a sentence for each value that is there but cannot be read.
+    """
     configured = {}
     for service in shell.invoke("Get-TransportService"):
-        name = str(service.get("Name") or service.get("Identity", "")).lower()
-        timeout = parse_timespan(service.get("MessageExpirationTimeout"))
+        name = str(service.get("Name") or service.get("Identity", ""))
+        value = service.get("MessageExpirationTimeout")
+        try:
+            timeout = parse_timespan(value)
+        except ValueError:
+            note = (f"The MessageExpirationTimeout of {name} ({value!r}) is not a time span; "
+                    f"the default of {duration_text(DEFAULT_MESSAGE_EXPIRATION)} is assumed.")
+            logger.warning("%s", note)
+            notes.append(note)
+            continue
         if timeout is not None:
-            configured[name] = timeout
+            configured[name.lower()] = timeout
     return {s: configured.get(s.lower(), DEFAULT_MESSAGE_EXPIRATION) for s in servers}
 
 
@@ -337,7 +367,7 @@ def _row(shell: Shell, health: QueueHealth, connector: SendConnector, server: st
         message_count=count,
         last_error=parse_last_error(queue.get("LastError")).get("LED"),
     )
-    oldest = _oldest_message(shell, queue) if count else None
+    oldest, row.note = _oldest_message(shell, queue) if count else (None, None)
     if oldest is not None:
         row.oldest_message_age = max(health.checked_at - oldest, dt.timedelta(0))
         row.expires_in = health.expiration[server] - row.oldest_message_age
@@ -383,42 +413,48 @@ def _waiting(row: QueueRow) -> str:
             f"{duration_text(row.expires_in)}")
 
 
-def _oldest_message(shell: Shell, queue: dict[str, Any]) -> dt.datetime | None:
-    """When the oldest waiting message arrived.
+def _oldest_message(shell: Shell, queue: dict[str, Any]
+                    ) -> tuple[dt.datetime | None, str | None]:
+    """When the oldest waiting message arrived, or why that is unknown.
 
     The simulated organization states it on the queue (``OldestMessageReceived``); a real
     server tells it through Get-Message, sorted by arrival, first message only.
+
+    Returns:
+        The arrival time (None when unknown) and, when it could not be read, a sentence
+        saying why.
     """
+    identity = str(queue.get("Identity", ""))
     if "OldestMessageReceived" in queue:
-        return parse_time(queue["OldestMessageReceived"])
+        value = queue["OldestMessageReceived"]
+    else:
+        try:
+            messages = shell.invoke("Get-Message", Queue=identity, SortOrder="+DateReceived",
+                                    ResultSize=1)
+        except ExchangeError as error:
+            note = (f"The messages of {identity} could not be read ({error.message}); the age "
+                    f"of its oldest message is unknown.")
+            logger.warning("%s", note)
+            return None, note
+        value = messages[0].get("DateReceived") if messages else None
     try:
-        messages = shell.invoke("Get-Message", Queue=str(queue.get("Identity", "")),
-                                SortOrder="+DateReceived", ResultSize=1)
-    except ExchangeError as error:
-        logger.warning("cannot read the messages of %s: %s", queue.get("Identity"), error)
-        return None
-    return parse_time(messages[0].get("DateReceived")) if messages else None
+        return parse_time(value), None
+    except ValueError:
+        note = (f"The oldest message of {identity} arrived at {value!r}, which is not a date "
+                f"and time; its age is unknown.")
+        logger.warning("%s", note)
+        return None, note
 
 
 # ---------------------------------------------------------------------------------------------
 # Times as Exchange writes them
 
-_TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?")
-
-
-def parse_timespan(value: Any) -> dt.timedelta | None:
-    """``2.00:00:00`` (or a timedelta) → timedelta; None when it is no time span."""
-    if isinstance(value, dt.timedelta):
-        return value
-    match = _TIMESPAN.fullmatch(str(value or "").strip())
-    if match is None:
-        return None
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
 def parse_time(value: Any) -> dt.datetime | None:
-    """A datetime or ISO-8601 text as an aware UTC datetime; None when absent."""
+    """A datetime or ISO-8601 text as an aware UTC datetime; None when absent.
+
+    Raises:
+        ValueError: the text is not ISO 8601.
+    """
     if value is None or value == "":
         return None
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
