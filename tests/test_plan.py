@@ -329,3 +329,20 @@ def test_an_import_file_without_entries_is_pointed_out(
     plan = planning.plan_remote_ip_ranges(shell, NEW, import_file=listing)
 
     assert any("holds no entries" in w for w in plan.warnings)
+
+
+def test_a_shell_refuses_changes_outside_the_apply_step(shell: SimulatedShell) -> None:
+    from connector_runbooks.errors import RunbookError
+
+    with pytest.raises(RunbookError, match="only the apply step sends changes"):
+        shell.invoke("Set-ReceiveConnector", Identity=NEW, Comment="x")
+    assert shell.transcript.entries == []
+
+
+def test_a_plain_list_for_a_multi_valued_property_is_never_sent(shell: SimulatedShell) -> None:
+    from connector_runbooks.errors import RunbookError
+
+    before = entries_of(shell, NEW)
+    with shell.changes_allowed(), pytest.raises(RunbookError, match="replace the whole list"):
+        shell.invoke("Set-ReceiveConnector", Identity=NEW, RemoteIPRanges=["10.50.0.1"])
+    assert entries_of(shell, NEW) == before

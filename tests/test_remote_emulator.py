@@ -7,6 +7,7 @@ shell on the same state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -30,8 +31,10 @@ RELAY = "EX01\\Relay Scanners"
 
 @pytest.fixture
 def open_shell(emulator, emulator_user):
-    """Opens remote shells to the emulator; closes them at the end of the test."""
+    """Opens remote shells to the emulator, allowed to send changes (these tests drive the
+    transport directly, not through a plan); closes them at the end of the test."""
     shells = []
+    allowed = contextlib.ExitStack()
 
     def open_(auth: str = "ntlm", **options) -> RemoteShell:
         options.setdefault("operation_timeout", 2)
@@ -39,9 +42,11 @@ def open_shell(emulator, emulator_user):
         shell = RemoteShell.from_target(emulator.url, auth=auth, username=emulator_user,
                                         allow_insecure_basic=auth == "basic", **options)
         shells.append(shell)
+        allowed.enter_context(shell.changes_allowed())
         return shell
 
     yield open_
+    allowed.close()
     for shell in shells:
         shell.close()
 

@@ -128,8 +128,9 @@ def test_connect_simulated_path_runs_against_that_file(tmp_path):
     records = shell.invoke("Get-ReceiveConnector", Identity=RELAY)
     assert records[0]["RemoteIPRanges"][0] == "10.20.1.11"
     assert records[0]["MaxMessageSize"] == 37748736
-    with pytest.raises(ExchangeError) as caught:
-        shell.invoke("Set-ReceiveConnector", Identity=RELAY, RemoteIPRanges=[])
+    everything = records[0]["RemoteIPRanges"]
+    with shell.changes_allowed(), pytest.raises(ExchangeError) as caught:
+        shell.invoke("Set-ReceiveConnector", Identity=RELAY, RemoteIPRanges={"Remove": everything})
     assert caught.value.message == "You must provide a value for this property."
     assert path.exists()
 

@@ -9,11 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InputError
+from .shell import SECRET_NAME
 
 #: Parameters that switch behaviour on; a string such as "no" must never count as true.
 FLAGS = frozenset({"apply", "allow_risky", "check_queues", "interactive"})
 
-_SECRET_NAME = re.compile(r"password|passwd|secret|token|credential|apikey|api_key", re.I)
+# A secret-looking key inside text, as in '{"password": "..."}' passed where a dict belongs.
+_SECRET_IN_TEXT = re.compile(rf"(?:{SECRET_NAME.pattern})\W{{0,3}}\s*[:=]", re.I)
 
 
 def check_flags(parameters: dict[str, Any], *, source: str = "parameters") -> None:
@@ -31,20 +33,23 @@ def secrets_in(value: Any, path: str = "") -> Iterator[str]:
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if _SECRET_NAME.search(str(key)):
+            if SECRET_NAME.search(str(key)):
                 yield where
             else:
                 yield from secrets_in(item, where)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             yield from secrets_in(item, f"{path}[{index}]")
-    elif isinstance(value, str) and "://" in value:
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            return
-        if parts.password:
+    elif isinstance(value, str):
+        if _SECRET_IN_TEXT.search(value):
             yield path or "value"
+        elif "://" in value:
+            try:
+                parts = urlsplit(value)
+            except ValueError:
+                return
+            if parts.password:
+                yield path or "value"
 
 
 def check_no_secrets(parameters: dict[str, Any], *, source: str = "parameters") -> None:

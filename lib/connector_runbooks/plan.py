@@ -458,7 +458,8 @@ def apply_edit(
 
     logger.info("applying %s", plan.powershell)
     try:
-        shell.invoke(cmdlet, **plan.parameters)
+        with shell.changes_allowed():
+            shell.invoke(cmdlet, **plan.parameters)
     except OutcomeUnknown as lost:
         try:
             shell.reconnect()

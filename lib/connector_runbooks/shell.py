@@ -25,12 +25,17 @@ from .errors import ExchangeError, OutcomeUnknown, RunbookError, TransportError
 
 logger = logging.getLogger(__name__)
 
-#: Verbs that change an organization. The apply step is their only caller.
+#: Verbs that change an organization. A shell refuses them outside :meth:`Shell.changes_allowed`,
+#: which only the apply step opens.
 MUTATING_VERBS = frozenset({"Set", "New", "Remove", "Add", "Enable", "Disable", "Retry", "Resume",
                             "Suspend"})
 
+#: Multi-valued properties of existing connectors: only ever edited with Add/Remove.
+MULTI_VALUED = frozenset({"RemoteIPRanges", "Bindings", "SmartHosts", "SourceTransportServers",
+                          "AddressSpaces", "ConnectedDomains"})
+
 #: Parameter names whose values are never written anywhere.
-_SECRET_NAME = re.compile(r"password|passwd|secret|token|credential|apikey|api_key", re.I)
+SECRET_NAME = re.compile(r"password|passwd|secret|token|credential|apikey|api_key", re.I)
 
 REDACTED = "***redacted***"
 
@@ -46,7 +51,7 @@ def redact(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redacted(name: Any, value: Any) -> Any:
-    if _SECRET_NAME.search(str(name)) or type(value).__name__ in {"PSCredential",
+    if SECRET_NAME.search(str(name)) or type(value).__name__ in {"PSCredential",
                                                                   "SecureString"}:
         return REDACTED
     if isinstance(value, dict):
@@ -203,6 +208,17 @@ class Shell(ABC):
 
     def __init__(self) -> None:
         self.transcript = Transcript(self.transport)
+        self._changes_allowed = False
+
+    @contextmanager
+    def changes_allowed(self) -> Iterator[Shell]:
+        """Within this block the shell sends mutating cmdlets; everywhere else it refuses
+        them, so a plan can never change anything by mistake."""
+        self._changes_allowed = True
+        try:
+            yield self
+        finally:
+            self._changes_allowed = False
 
     def invoke(self, cmdlet: str, **parameters: Any) -> list[dict[str, Any]]:
         """Run ``cmdlet`` with named ``parameters`` and return plain records.
@@ -214,6 +230,8 @@ class Shell(ABC):
         """
         if not re.fullmatch(r"[A-Za-z]+-[A-Za-z0-9]+", cmdlet):
             raise RunbookError(f"{cmdlet!r} is not a cmdlet name; scripts are never sent")
+        if is_mutating(cmdlet):
+            self._check_change(cmdlet, parameters)
         entry = TranscriptEntry(
             cmdlet=cmdlet,
             parameters=redact(parameters),
@@ -247,6 +265,17 @@ class Shell(ABC):
         for warning in warnings:
             logger.warning("%s: %s", cmdlet, warning)
         return records
+
+    def _check_change(self, cmdlet: str, parameters: dict[str, Any]) -> None:
+        if not self._changes_allowed:
+            raise RunbookError(f"{cmdlet} refused: this shell is reading and planning; only "
+                               "the apply step sends changes")
+        if cmdlet.lower().startswith("set-"):
+            for name, value in parameters.items():
+                if name in MULTI_VALUED and not isinstance(value, dict):
+                    raise RunbookError(
+                        f"{cmdlet} -{name} refused: a plain value would replace the whole "
+                        "list; multi-valued properties are edited with @{Add=...; Remove=...}")
 
     @abstractmethod
     def _invoke(
@@ -294,7 +323,8 @@ def connect(target: str = "simulated", **options: Any) -> Shell:
     factory = _TARGETS.get(scheme)
     if factory is None:
         known = ", ".join(sorted(_TARGETS))
-        raise RunbookError(f"target {target!r}: unknown kind {scheme!r} (known: {known})")
+        shown = _redacted("target", target)
+        raise RunbookError(f"target '{shown}': unknown kind '{scheme}' (known: {known})")
     logger.info("connecting to %s", target)
     return factory(target, options)
 
