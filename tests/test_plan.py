@@ -346,3 +346,21 @@ def test_a_plain_list_for_a_multi_valued_property_is_never_sent(shell: Simulated
     with shell.changes_allowed(), pytest.raises(RunbookError, match="replace the whole list"):
         shell.invoke("Set-ReceiveConnector", Identity=NEW, RemoteIPRanges=["10.50.0.1"])
     assert entries_of(shell, NEW) == before
+
+
+def test_a_write_that_cannot_be_read_back_is_unknown_not_failed(state_path: Path) -> None:
+    class BlindShell(SimulatedShell):
+        written = False
+
+        def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+            if self.written:
+                raise TransportError("connection reset")
+            self.written = cmdlet == "Set-ReceiveConnector"
+            return super()._invoke(cmdlet, parameters)
+
+    shell = BlindShell(state_path)
+    plan = planning.plan_remote_ip_ranges(shell, NEW, add="10.50.0.1")
+
+    with pytest.raises(OutcomeUnknown, match="was acknowledged") as failure:
+        planning.apply_plan(shell, plan)
+    assert failure.value.acknowledged

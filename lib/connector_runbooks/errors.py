@@ -144,11 +144,14 @@ class OutcomeUnknown(TransportError):
     Args:
         cmdlet: the call whose answer was lost.
         cause: the transport error behind it.
+        acknowledged: the call was answered, but the read that verifies it failed.
     """
 
-    def __init__(self, cmdlet: str, cause: BaseException) -> None:
+    def __init__(self, cmdlet: str, cause: BaseException, *, acknowledged: bool = False) -> None:
         self.cmdlet = cmdlet
         self.cause = cause
+        #: Exchange answered the write, but reading the object back to verify it failed
+        self.acknowledged = acknowledged
         #: the verification made after reconnecting, when the object could be read again
         self.reread: Any = None
         #: why it could not be read again
@@ -156,6 +159,9 @@ class OutcomeUnknown(TransportError):
         super().__init__(cmdlet)
 
     def __str__(self) -> str:
+        if self.acknowledged:
+            return (f"{self.cmdlet} was acknowledged, but reading the object back to verify it "
+                    f"failed ({self.cause}); outcome unknown: check it before running again")
         text = f"{self.cmdlet} was sent but its answer was lost ({self.cause}); outcome unknown"
         if self.reread is not None:
             state = ("it matches the plan, so the change was most likely made"

@@ -30,6 +30,7 @@ from .errors import (
     OutcomeUnknown,
     PlanRefused,
     RunbookError,
+    TransportError,
     VerificationFailed,
 )
 from .models import ReceiveConnector
@@ -403,8 +404,9 @@ def verify(shell: Shell, plan: RemoteIPRangesPlan) -> Verification:
     )
 
 
-def refuse_if_blocked(plan: RemoteIPRangesPlan) -> None:
-    """Stop the run when the plan breaks a rule, in plan mode as in apply mode."""
+def refuse_if_blocked(plan: Any) -> None:
+    """Stop the run when the plan (of any kind: it has ``blockers``) breaks a rule, in plan
+    mode as in apply mode."""
     if plan.blockers:
         raise PlanRefused(plan.blockers)
 
@@ -445,8 +447,7 @@ def apply_edit(
             verification made after reconnecting.
         VerificationFailed: the object read back differs from the plan.
     """
-    if plan.blockers:
-        raise PlanRefused(plan.blockers)
+    refuse_if_blocked(plan)
     if not plan.changed:
         logger.info("%s: nothing to change", plan.identity)
         return ApplyResult("no-op")
@@ -469,7 +470,11 @@ def apply_edit(
             lost.reread_error = str(unreachable)
         raise
     warnings = list(shell.transcript.entries[-1].warnings)
-    verification = verify()
+    try:
+        verification = verify()
+    except TransportError as unreadable:
+        # Exchange acknowledged the write; only the proof is missing
+        raise OutcomeUnknown(cmdlet, unreadable, acknowledged=True) from unreadable
     if not verification.ok:
         failure = (mismatch(verification) if mismatch else
                    VerificationFailed(plan.identity, verification.missing,
@@ -493,8 +498,9 @@ def apply_plan(
                       verify=lambda: verify(shell, plan), recheck_after_s=recheck_after_s)
 
 
-def outcome_of(plan: RemoteIPRangesPlan, result: ApplyResult | None) -> str:
-    """The record's outcome: ``applied``, ``no-op``, or ``planned`` when apply was not asked."""
+def outcome_of(plan: Any, result: Any) -> str:
+    """The record's outcome for any kind of plan and apply result: ``applied``, ``no-op``, or
+    ``planned`` when apply was not asked."""
     if result is not None:
         return result.outcome
     return "planned" if plan.changed else "no-op"

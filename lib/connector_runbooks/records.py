@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,7 @@ class ChangeRecord:
         self.save()
 
     def _keep_log(self) -> None:
+        self._log_handler: logging.Handler | None = None
         level = os.environ.get(LOG_LEVEL_ENV, "").upper()
         if not level:
             return
@@ -134,6 +136,20 @@ class ChangeRecord:
         library = logging.getLogger("connector_runbooks")
         library.addHandler(handler)
         library.setLevel(level)
+        self._log_handler = handler
+
+    def _close(self) -> None:
+        """Release what the run holds: its sessions (a runspace pool left open counts against
+        the user's session limit on Exchange) and its log file."""
+        for shell in self.shells:
+            try:
+                shell.close()
+            except Exception as error:  # closing is best effort; the outcome is already kept
+                logger.warning("closing the %s session failed: %s", shell.transport, error)
+        if self._log_handler is not None:
+            logging.getLogger("connector_runbooks").removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -168,6 +184,7 @@ class ChangeRecord:
         self.data["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.save()
         logger.info("record %s: %s", self.path, outcome)
+        self._close()
 
     def fail(self, error: BaseException, outcome: str = "failed") -> None:
         """Close the record as failed (or ``unknown``), keeping the error's text and type."""
@@ -189,7 +206,7 @@ class ChangeRecord:
         text = json.dumps(self.data, indent=2, ensure_ascii=False)
         temporary = self.path.with_suffix(".json.tmp")
         temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.path)
+        replace_file(temporary, self.path)
 
     def fail_on_cell_error(self) -> None:
         """In a notebook, close the record as failed as soon as a cell raises.
@@ -212,6 +229,19 @@ class ChangeRecord:
                           else "failed")
 
         ip.events.register("post_run_cell", on_cell)
+
+
+def replace_file(source: Path, target: Path, attempts: int = 6) -> None:
+    """``os.replace``, retried for a moment: on Windows a virus scanner, the search indexer or
+    a sync client may hold the target open, and the replace fails until it lets go."""
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
 
 
 def load_summary(path: str | os.PathLike[str]) -> dict[str, Any]:

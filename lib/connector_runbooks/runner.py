@@ -9,6 +9,7 @@ the runner says ``failed``.
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -169,11 +170,7 @@ def run(
                          f"{error.strerror}", source="--records",
                          accepted="a folder, existing or not") from error
     subject = _subject(parameters, declared) or task
-    name = record_name(task, subject)
-    suffix = 1
-    while (out_dir / f"{name}.ipynb").exists() or (out_dir / f"{name}.json").exists():
-        suffix += 1  # two runs in one second must not overwrite each other's record
-        name = f"{record_name(task, subject)}-{suffix}"
+    name = _reserve_name(out_dir, record_name(task, subject))
     parameters.update(records_dir=str(out_dir), record_name=name)
     output = out_dir / f"{name}.ipynb"
     summary = out_dir / f"{name}.json"
@@ -208,6 +205,20 @@ def run(
     if output.exists():
         _mark_outcome(output, load_summary(summary))
     return RunResult(output, summary, outcome, error)
+
+
+def _reserve_name(folder: Path, base: str) -> str:
+    """Claim a record name no other run has, by creating its summary exclusively: two runs
+    started in the same second must never overwrite each other's record."""
+    name, suffix = base, 1
+    while True:
+        try:
+            with open(folder / f"{name}.json", "x", encoding="utf-8") as claim:
+                json.dump({"record": name, "outcome": "running"}, claim)
+            return name
+        except FileExistsError:
+            suffix += 1
+            name = f"{base}-{suffix}"
 
 
 def _mark_outcome(notebook: Path, summary: dict[str, Any]) -> None:

@@ -25,11 +25,18 @@ from typing import Any
 from .errors import (
     InputError,
     InputErrors,
-    PlanRefused,
     VerificationFailed,
 )
 from .models import ExchangeServer, _as_list
-from .plan import RECHECK_AFTER_S, ApplyResult, Unchanged, Verification, apply_edit
+from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
+    RECHECK_AFTER_S,
+    ApplyResult,
+    Unchanged,
+    Verification,
+    apply_edit,
+    outcome_of,  # noqa: F401  (the notebooks call send.outcome_of)
+    refuse_if_blocked,
+)
 from .shell import Shell, powershell_line
 
 logger = logging.getLogger(__name__)
@@ -720,12 +727,6 @@ def verify(shell: Shell, plan: SendConnectorPlan) -> SendVerification:
     )
 
 
-def refuse_if_blocked(plan: SendConnectorPlan | DecommissionPlan) -> None:
-    """Stop the run when the plan breaks a rule, in plan mode as in apply mode."""
-    if plan.blockers:
-        raise PlanRefused(plan.blockers)
-
-
 def apply_plan(
     shell: Shell, plan: SendConnectorPlan, *, recheck_after_s: float = RECHECK_AFTER_S
 ) -> ApplyResult:
@@ -747,14 +748,6 @@ def apply_plan(
     return apply_edit(shell, plan, SET_CMDLET, unchanged_since_plan=unchanged_since_plan,
                       verify=lambda: verify(shell, plan), mismatch=mismatch,
                       recheck_after_s=recheck_after_s)
-
-
-def outcome_of(plan: SendConnectorPlan | DecommissionPlan,
-               result: ApplyResult | DecommissionResult | None) -> str:
-    """The record's outcome: ``applied``, ``no-op``, or ``planned`` when apply was not asked."""
-    if result is not None:
-        return result.outcome
-    return "planned" if plan.changed else "no-op"
 
 
 # ---------------------------------------------------------------------------------------------
