@@ -364,3 +364,16 @@ def test_a_write_that_cannot_be_read_back_is_unknown_not_failed(state_path: Path
     with pytest.raises(OutcomeUnknown, match="was acknowledged") as failure:
         planning.apply_plan(shell, plan)
     assert failure.value.acknowledged
+
+
+def test_removing_ranges_from_a_connector_setup_created_is_refused_without_override(
+    shell: SimulatedShell,
+) -> None:
+    default = "EX01\\Default Frontend EX01"
+    entry = entries_of(shell, default)[0]
+
+    refused = planning.plan_remote_ip_ranges(shell, default, remove=entry)
+    allowed = planning.plan_remote_ip_ranges(shell, default, remove=entry, allow_risky=True)
+
+    assert any("Exchange setup creates" in b for b in refused.blockers)
+    assert not any("setup creates" in b for b in allowed.blockers)
