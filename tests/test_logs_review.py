@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connector_runbooks.errors import InputError, InputErrors
+from connector_runbooks.errors import ExchangeError, InputError, InputErrors
 from connector_runbooks.logs.review import (
     ENTRY_ACTIVE,
     ENTRY_SILENT,
@@ -202,3 +202,71 @@ def test_a_host_that_is_an_exchange_server_is_marked_as_one(tmp_path):
 
     marked = dict(zip(result.hosts["remote_address"], result.hosts["exchange_server"]))
     assert marked == {"198.51.100.50": "EX02", "198.51.100.51": ""}
+
+
+def test_server_names_in_another_letter_case_give_the_same_review(logs):
+    end = dt.datetime(2024, 5, 6, 10, 10, tzinfo=UTC)
+
+    upper, lower = (review_lingering_hosts(ConfigShell([RELAY]), [name], days=0.08,
+                                           log_source=str(logs), end=end)
+                    for name in ("EX01", "ex01"))
+
+    assert lower.warnings == upper.warnings
+    assert not any("not proven unused" in w for w in lower.warnings)
+    assert lower.entries.equals(upper.entries)
+
+
+def test_a_server_named_twice_in_two_letter_cases_is_reviewed_once(logs):
+    result = review_lingering_hosts(ConfigShell([RELAY]), ["EX01", "ex01"], days=1,
+                                    log_source=str(logs), end=END)
+
+    assert result.servers == ["EX01"]
+    assert result.connectors["connector"].tolist() == ["EX01\\Relay Scanners"]
+
+
+class FailingShell(ConfigShell):
+    """Answers like ConfigShell, except that the cmdlets named fail as Exchange fails."""
+
+    def __init__(self, connectors: list[dict[str, Any]], failing: set[str]) -> None:
+        super().__init__(connectors)
+        self.failing = failing
+
+    def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+        if cmdlet in self.failing:
+            raise ExchangeError(f"{cmdlet} is not allowed for this account.", cmdlet=cmdlet,
+                                reason="AccessDeniedException")
+        return super()._invoke(cmdlet, parameters)
+
+
+def test_a_transport_service_that_cannot_be_read_is_a_warning_of_the_review(logs):
+    shell = FailingShell([RELAY], {"Get-FrontendTransportService"})
+
+    result = review_lingering_hosts(shell, ["EX01"], days=1, log_source=str(logs), end=END)
+
+    warning = next(w for w in result.warnings if "Get-FrontendTransportService" in w)
+    assert "EX01" in warning and "is not allowed for this account" in warning
+
+
+def test_exchange_servers_that_cannot_be_listed_are_a_warning_of_the_review(logs):
+    shell = FailingShell([RELAY], {"Get-ExchangeServer"})
+
+    result = review_lingering_hosts(shell, ["EX01"], days=1, log_source=str(logs), end=END)
+
+    assert any("Exchange servers cannot be listed" in w for w in result.warnings)
+    assert result.hosts["exchange_server"].tolist() == [""] * len(result.hosts)
+
+
+def test_a_server_without_a_folder_of_copied_logs_is_a_warning_naming_the_folder(logs):
+    result = review_lingering_hosts(ConfigShell([RELAY]), ["EX01", "EX03"], days=1,
+                                    log_source=str(logs), end=END)
+
+    assert any(f"no folder named EX03 under {logs}" in w for w in result.warnings)
+
+
+def test_an_unreadable_remote_ip_ranges_entry_is_a_warning_of_the_review(logs):
+    odd = connector("Relay Odd", ["198.51.100.40", "not-an-address"])
+
+    result = review(logs, odd)
+
+    assert result.entries["entry"].tolist() == ["198.51.100.40"]
+    assert any("'not-an-address'" in w and "EX01\\Relay Odd" in w for w in result.warnings)

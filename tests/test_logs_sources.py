@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from connector_runbooks.errors import InputError
+from connector_runbooks.errors import ExchangeError, InputError
+from connector_runbooks.logs.review import review_lingering_hosts
 from connector_runbooks.logs.sources import (
     LocalLogSource,
     SimulatedLogSource,
     SmbLogSource,
     admin_share_path,
+    log_paths,
     open_log_source,
 )
+from connector_runbooks.shell import Shell, connect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 DEFAULT_PATH = ("C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\"
@@ -94,36 +99,174 @@ class _Entry:
         return self._path.stat()
 
 
-def test_the_smb_source_reads_the_folder_the_transport_service_names(monkeypatch, caplog):
+class SmbSettings(Shell):
+    """Answers the reads of the SMB source: the server's FQDN and its receive log path."""
+
+    transport = "test"
+
+    def _invoke(self, cmdlet, parameters):
+        if cmdlet == "Get-ExchangeServer":
+            return [{"Name": "EX01", "Fqdn": "ex01.corp.example.com"}], []
+        if cmdlet == "Get-ReceiveConnector":
+            return [{"Identity": "EX01\\Relay", "Name": "Relay", "Server": "EX01",
+                     "TransportRole": "FrontendTransport", "RemoteIPRanges": ["198.51.100.40"],
+                     "ProtocolLoggingLevel": "Verbose"}], []
+        return [{"Identity": "EX01", "ReceiveProtocolLogPath": "D:\\Logs\\SmtpReceive"}], []
+
+
+class FakeSmb:
+    """smbclient's calls, answered from a local fixture folder and written down."""
+
+    def __init__(self, local: Path) -> None:
+        self.local = local
+        self.listed: list[str] = []
+        self.sessions: list[tuple[str, dict]] = []
+        self.closed: list[tuple[str, int]] = []
+        self.unlistable: set[str] = set()
+
+    def scandir(self, path):
+        self.listed.append(path)
+        if path in self.unlistable:
+            raise PermissionError(13, "Access is denied", path)
+        return [_Entry(p) for p in sorted(self.local.iterdir())]
+
+
+@pytest.fixture
+def smb(monkeypatch) -> FakeSmb:
     import smbclient
 
-    from connector_runbooks.shell import Shell
-
-    class Settings(Shell):
-        transport = "test"
-
-        def _invoke(self, cmdlet, parameters):
-            if cmdlet == "Get-ExchangeServer":
-                return [{"Name": "EX01", "Fqdn": "ex01.corp.example.com"}], []
-            return [{"Identity": "EX01", "ReceiveProtocolLogPath": "D:\\Logs\\SmtpReceive"}], []
-
-    local = FIXTURES / "split-session" / "EX01"
-    listed, sessions = [], []
+    fake = FakeSmb(FIXTURES / "split-session" / "EX01")
     monkeypatch.setenv("CONNECTOR_RUNBOOKS_USERNAME", "CORP\\reader")
     monkeypatch.setenv("CONNECTOR_RUNBOOKS_PASSWORD", "not-in-any-log")
     monkeypatch.setattr(smbclient, "register_session",
-                        lambda server, **options: sessions.append((server, options)))
-    monkeypatch.setattr(smbclient, "scandir", lambda path: listed.append(path) or [
-        _Entry(p) for p in sorted(local.iterdir())])
+                        lambda server, **options: fake.sessions.append((server, options)))
+    monkeypatch.setattr(smbclient, "delete_session",
+                        lambda server, port=445: fake.closed.append((server, port)))
+    monkeypatch.setattr(smbclient, "scandir", fake.scandir)
     monkeypatch.setattr(smbclient, "open_file", lambda path, mode: open(
-        local / path.rpartition("\\")[2], mode))
+        fake.local / path.rpartition("\\")[2], mode))
+    return fake
+
+
+def test_the_smb_source_reads_the_folder_the_transport_service_names(smb, caplog):
     caplog.set_level("DEBUG")
 
-    folders = SmbLogSource().folders("EX01", Settings())
+    folders = SmbLogSource().folders("EX01", SmbSettings())
 
-    assert listed == ["\\\\ex01.corp.example.com\\D$\\Logs\\SmtpReceive"]
+    assert smb.listed == ["\\\\ex01.corp.example.com\\D$\\Logs\\SmtpReceive"]
     assert [f.name for f in folders[0].files] == ["RECV2024050608-1.LOG", "RECV2024050609-1.LOG"]
-    assert folders[0].files[0].read() == (local / "RECV2024050608-1.LOG").read_bytes()
-    assert sessions[0][0] == "ex01.corp.example.com"
-    assert sessions[0][1]["username"] == "CORP\\reader"
+    assert folders[0].files[0].read() == (smb.local / "RECV2024050608-1.LOG").read_bytes()
+    assert smb.sessions[0][0] == "ex01.corp.example.com"
+    assert smb.sessions[0][1]["username"] == "CORP\\reader"
     assert "not-in-any-log" not in caplog.text
+
+
+def test_closing_the_smb_source_ends_the_sessions_it_opened(smb):
+    with SmbLogSource(port=4445) as source:
+        source.folders("EX01", SmbSettings())
+
+    assert smb.closed == [("ex01.corp.example.com", 4445)]
+
+
+def test_the_review_ends_the_smb_sessions_it_opened(smb):
+    review_lingering_hosts(SmbSettings(), ["EX01"], days=1, log_source="smb",
+                           end=dt.datetime(2024, 5, 6, 12, tzinfo=dt.timezone.utc))
+
+    assert smb.closed == [("ex01.corp.example.com", 445)]
+
+
+def test_a_log_folder_that_cannot_be_listed_is_a_warning_of_the_source(smb):
+    path = "\\\\ex01.corp.example.com\\D$\\Logs\\SmtpReceive"
+    smb.unlistable.add(path)
+    source = SmbLogSource()
+
+    folders = source.folders("EX01", SmbSettings())
+
+    assert folders[0].files == []
+    assert len(source.warnings) == 1
+    assert path in source.warnings[0] and "Access is denied" in source.warnings[0]
+
+
+def test_a_transport_service_that_fails_is_a_warning_naming_cmdlet_and_server():
+    class NoFrontEnd(SmbSettings):
+        def _invoke(self, cmdlet, parameters):
+            if cmdlet == "Get-FrontendTransportService":
+                raise ExchangeError("The operation couldn't be performed because object "
+                                    "'EX09' couldn't be found.", cmdlet=cmdlet)
+            return super()._invoke(cmdlet, parameters)
+
+    warnings: list[str] = []
+
+    assert log_paths(NoFrontEnd(), "EX09", ["FrontendTransport"], warnings) == {}
+    assert len(warnings) == 1
+    assert warnings[0].startswith("EX09: Get-FrontendTransportService failed")
+
+
+# ---------------------------------------------------------------------------------------------
+# The simulated organization's log cache
+
+UNTIL = dt.datetime(2024, 5, 6, 12, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def simulated_shell(tmp_path):
+    return connect(f"simulated:{tmp_path / 'organization.json'}")
+
+
+def _another_run_publishes_first(monkeypatch, cache: Path, shell) -> dict:
+    """While this run generates, another run generates the same logs and publishes them.
+
+    Returns:
+        Filled in as the other run finishes: its ``folders``, and the ``inode`` of its first
+        file at that moment.
+    """
+    from connector_runbooks.simulated import protocol_logs
+
+    write = protocol_logs.write_receive_logs
+    theirs: dict = {}
+
+    def write_while_another_run_publishes(*args, **kwargs):
+        if not theirs:
+            theirs["started"] = True
+            folders = SimulatedLogSource(cache, until=UNTIL, max_days=2).folders("EX01", shell)
+            theirs.update(folders=folders, inode=os.stat(folders[0].files[0].location).st_ino)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(protocol_logs, "write_receive_logs", write_while_another_run_publishes)
+    return theirs
+
+
+def test_simulated_logs_another_run_published_are_used_not_replaced_under_its_reader(
+    tmp_path, monkeypatch, simulated_shell,
+):
+    cache = tmp_path / "cache"
+    theirs = _another_run_publishes_first(monkeypatch, cache, simulated_shell)
+
+    mine = SimulatedLogSource(cache, until=UNTIL, max_days=2).folders("EX01", simulated_shell)
+
+    first = Path(theirs["folders"][0].files[0].location)
+    assert mine[0].location == theirs["folders"][0].location
+    assert first.stat().st_ino == theirs["inode"]
+    assert [p.name for p in first.parent.parent.iterdir()] == ["SmtpReceive"]
+
+
+def test_simulated_logs_published_meanwhile_are_used_where_a_rename_cannot_replace_a_folder(
+    tmp_path, monkeypatch, simulated_shell,
+):
+    """Windows refuses to rename onto an existing folder, even an empty one."""
+    rename = Path.rename
+
+    def windows_rename(self, target):
+        if Path(target).exists():
+            raise FileExistsError(183, "Cannot create a file when that file already exists",
+                                  str(target))
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", windows_rename)
+    cache = tmp_path / "cache"
+    theirs = _another_run_publishes_first(monkeypatch, cache, simulated_shell)
+
+    mine = SimulatedLogSource(cache, until=UNTIL, max_days=2).folders("EX01", simulated_shell)
+
+    assert [f.name for f in mine[0].files] == [f.name for f in theirs["folders"][0].files]
+    assert mine[0].files

@@ -679,15 +679,17 @@ class LogFacts:
     def to_dict(self) -> dict[str, Any]:
         """The facts as plain JSON-serialisable values (times as ISO 8601 UTC)."""
         return {
-            "period": {"start": _iso(self.start), "end": _iso(self.end)},
-            "hosts": _records(self.hosts),
-            "daily": _records(self.daily),
-            "coverage": _records(self.coverage),
-            "malformed": _records(self.malformed),
+            "period": {"start": iso_utc(self.start), "end": iso_utc(self.end)},
+            "hosts": plain_records(self.hosts),
+            "daily": plain_records(self.daily),
+            "coverage": plain_records(self.coverage),
+            "malformed": plain_records(self.malformed),
         }
 
 
-def _iso(value: Any) -> Any:
+def iso_utc(value: Any) -> Any:
+    """A time as ISO 8601 UTC text (``2024-05-06T08:00:00.000Z``), a date as ISO text; any
+    other value as it is, and a missing one as None."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
@@ -707,10 +709,12 @@ def _plain(value: Any) -> Any:
         return value.item()
     if value is pd.NaT:
         return None
-    return _iso(value)
+    return iso_utc(value)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as JSON-serialisable dicts: numpy values as Python ones, times as
+    :func:`iso_utc` text, lists as lists."""
     return [{key: _plain(value) for key, value in row.items()}
             for row in frame.to_dict(orient="records")]
 

@@ -18,6 +18,7 @@ Nothing here changes the organization; it only reads.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import ipaddress
 import logging
@@ -34,7 +35,7 @@ from ..models import ReceiveConnector
 from ..ranges import IPRangeEntry, RangeIndex, from_exchange
 from ..shell import Shell
 from .endpoints import normalize_address
-from .facts import FactsBuilder, LogFacts, _iso, _records
+from .facts import FactsBuilder, LogFacts, iso_utc, plain_records
 from .sources import LogSource, log_paths, open_log_source
 
 logger = logging.getLogger(__name__)
@@ -119,15 +120,15 @@ class LingeringHostsReview:
         """Everything as JSON-serialisable values, for the change record."""
         return {
             "servers": list(self.servers),
-            "period": {"start": _iso(self.start), "end": _iso(self.end),
+            "period": {"start": iso_utc(self.start), "end": iso_utc(self.end),
                        "days": round(self.days, 3)},
             "log_source": self.log_source,
-            "connectors": _records(self.connectors),
-            "entries": _records(self.entries),
-            "hosts": _records(self.hosts),
-            "daily": _records(self.daily),
-            "coverage": _records(self.coverage),
-            "malformed": _records(self.malformed),
+            "connectors": plain_records(self.connectors),
+            "entries": plain_records(self.entries),
+            "hosts": plain_records(self.hosts),
+            "daily": plain_records(self.daily),
+            "coverage": plain_records(self.coverage),
+            "malformed": plain_records(self.malformed),
             "warnings": list(self.warnings),
             "removal_candidates": {k: list(v) for k, v in self.removal_candidates.items()},
             "logs_cover_period": dict(self.covers_period),
@@ -159,7 +160,12 @@ def _validate(servers: Any, days: Any, connectors: Any) -> tuple[list[str], floa
     problems: list[InputError] = []
     if isinstance(servers, str):
         servers = [part.strip() for part in servers.split(",")]
-    server_list = [str(s).strip() for s in (servers or []) if str(s).strip()]
+    # Exchange server names are not case-sensitive: ex01 and EX01 are one server, read once.
+    unique: dict[str, str] = {}
+    for name in (str(s).strip() for s in (servers or [])):
+        if name:
+            unique.setdefault(name.lower(), name)
+    server_list = list(unique.values())
     if not server_list:
         problems.append(InputError(servers, "no server was named", source="parameter servers",
                                    accepted="a list of server names, for example [EX01]"))
@@ -216,14 +222,22 @@ def _selected(all_connectors: list[ReceiveConnector], wanted: list[str], servers
     return chosen
 
 
-def _settings(shell: Shell, server: str, roles: Iterable[str]) -> list[ServiceLogSettings]:
+def _same_server(a: str, b: str) -> bool:
+    """Exchange server names are not case-sensitive: ``ex01`` is ``EX01``."""
+    return a.strip().lower() == b.strip().lower()
+
+
+def _warn(warnings: list[str], text: str) -> None:
+    """Log a warning and keep it for the reader of the review, once."""
+    logger.warning("%s", text)
+    if text not in warnings:
+        warnings.append(text)
+
+
+def _settings(shell: Shell, server: str, roles: Iterable[str],
+              warnings: list[str]) -> list[ServiceLogSettings]:
     found = []
-    try:
-        services = log_paths(shell, server, roles)
-    except ExchangeError as error:
-        logger.warning("cannot read the transport services of %s: %s", server, error)
-        return []
-    for role, record in services.items():
+    for role, record in log_paths(shell, server, roles, warnings).items():
         size = record.get("ReceiveProtocolLogMaxDirectorySize")
         found.append(ServiceLogSettings(
             server, role, record.get("ReceiveProtocolLogPath"),
@@ -233,12 +247,13 @@ def _settings(shell: Shell, server: str, roles: Iterable[str]) -> list[ServiceLo
     return found
 
 
-def _exchange_addresses(shell: Shell) -> dict[str, str]:
+def _exchange_addresses(shell: Shell, warnings: list[str]) -> dict[str, str]:
     """Each Exchange server's addresses, mapped to its name."""
     try:
         servers = exchange_servers(shell)
     except ExchangeError as error:
-        logger.warning("cannot list the Exchange servers: %s", error)
+        _warn(warnings, f"The Exchange servers cannot be listed ({error.message}), so hosts "
+                        f"that are Exchange servers (proxied hops) are not marked as such.")
         return {}
     found = {}
     for server in servers:
@@ -254,21 +269,27 @@ def _role_of_folder(folder: str) -> str:
     return "HubTransport" if "hub" in parts else "FrontendTransport"
 
 
+def _roles_on(server: str, chosen: list[ReceiveConnector]) -> list[str]:
+    """The connector roles reviewed on ``server``, whose log folders are read."""
+    return sorted({c.transport_role or "FrontendTransport" for c in chosen
+                   if _same_server(c.server, server)}) or ["FrontendTransport"]
+
+
 def _size_text(size: int | None) -> str:
     if size is None:
         return "unlimited"
     return f"{size:,} bytes ({size / 1024 / 1024:,.0f} MB)"
 
 
-def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
-                       start: _dt.datetime, end: _dt.datetime, servers: list[str]
-                       ) -> tuple[list[str], dict[str, bool], pd.DataFrame]:
-    """Per server: do the logs reach back to the start of the period?"""
-    period = end - start
+def _tolerance(start: _dt.datetime, end: _dt.datetime) -> _dt.timedelta:
     # Quiet hours at the very start are normal; a day (or a tenth of a short period) is not.
-    tolerance = min(_dt.timedelta(days=1), period / 10)
-    warnings: list[str] = []
-    covers: dict[str, bool] = {}
+    return min(_dt.timedelta(days=1), (end - start) / 10)
+
+
+def _coverage_table(facts: LogFacts, start: _dt.datetime, end: _dt.datetime) -> pd.DataFrame:
+    """The facts' coverage with, per log folder, where its lines begin within the period
+    (``covered_from``) and whether they span the period (``covers_period``)."""
+    tolerance = _tolerance(start, end)
     coverage = facts.coverage.copy()
     covered_from = []
     for row in coverage.itertuples():
@@ -285,7 +306,49 @@ def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
                    for row in coverage.itertuples()]
     coverage["covers_period"] = [value is not None and value - start <= tolerance and last
                                  for value, last in zip(covered_from, reaches_end)]
+    return coverage
 
+
+def _gap_warning(server: str, row: Any, service: ServiceLogSettings | None,
+                 start: _dt.datetime, end: _dt.datetime) -> str:
+    """Why one log folder of ``server`` does not cover the period, and what keeps more."""
+    asked = (end - start).total_seconds() / 86400
+    if row.covered_from is None:
+        text = (f"{server}: the log folder {row.folder} has no lines in the "
+                f"{asked:g} day(s) asked")
+    elif row.covered_from - start <= _tolerance(start, end):
+        # The start is covered, so the logs stop early: an old copy, or a server that stopped
+        # logging. Longer retention would not help.
+        return (f"{server}: the logs in {row.folder} end at "
+                f"{row.last_line:%Y-%m-%d %H:%M} UTC, before the end of the period "
+                f"({end:%Y-%m-%d %H:%M} UTC); hosts seen only since then are missing. "
+                f"Copy the logs again, or review up to the time they were copied.")
+    else:
+        shown = row.covered_from.strftime("%Y-%m-%d %H:%M")
+        days = (end - row.covered_from).total_seconds() / 86400
+        text = (f"{server}: the logs in {row.folder} begin at {shown} UTC, so they "
+                f"cover {days:.1f} of the {asked:g} day(s) asked")
+    if service is not None:
+        text += (f"; {service.cmdlet} {server} keeps them for ReceiveProtocolLogMaxAge "
+                 f"{service.max_age or '?'} and up to ReceiveProtocolLogMaxDirectorySize "
+                 f"{_size_text(service.max_directory_size)}: raise these to keep more")
+    else:
+        text += ("; ReceiveProtocolLogMaxAge and ReceiveProtocolLogMaxDirectorySize of "
+                 "the server's transport service decide how much is kept")
+    return text + ". Hosts that send less often than that (monthly jobs) may be missing."
+
+
+def _coverage_warnings(coverage: pd.DataFrame, settings: list[ServiceLogSettings],
+                       start: _dt.datetime, end: _dt.datetime, servers: list[str]
+                       ) -> tuple[list[str], dict[str, bool]]:
+    """Per server: do the logs reach back to the start of the period, and if not, why?
+
+    Returns:
+        The warnings, and per server (as named in ``servers``) whether its logs cover the
+        period.
+    """
+    warnings: list[str] = []
+    covers: dict[str, bool] = {}
     for server in servers:
         rows = coverage[coverage["server"].str.lower() == server.lower()]
         if rows.empty:
@@ -298,39 +361,13 @@ def _coverage_warnings(facts: LogFacts, settings: list[ServiceLogSettings],
             if row.covers_period:
                 continue
             role = _role_of_folder(row.folder)
-            service = next((s for s in settings if s.server.lower() == server.lower()
+            service = next((s for s in settings if _same_server(s.server, server)
                             and s.role == role), None)
-            asked = period.total_seconds() / 86400
-            if row.covered_from is None:
-                text = (f"{server}: the log folder {row.folder} has no lines in the "
-                        f"{asked:g} day(s) asked")
-            elif row.covered_from - start <= tolerance:
-                # The start is covered, so the logs stop early: an old copy, or a server
-                # that stopped logging.
-                warnings.append(
-                    f"{server}: the logs in {row.folder} end at "
-                    f"{row.last_line:%Y-%m-%d %H:%M} UTC, before the end of the period "
-                    f"({end:%Y-%m-%d %H:%M} UTC); hosts seen only since then are missing. "
-                    f"Copy the logs again, or review up to the time they were copied.")
-                continue
-            else:
-                shown = row.covered_from.strftime("%Y-%m-%d %H:%M")
-                days = (end - row.covered_from).total_seconds() / 86400
-                text = (f"{server}: the logs in {row.folder} begin at {shown} UTC, so they "
-                        f"cover {days:.1f} of the {asked:g} day(s) asked")
-            if service is not None:
-                text += (f"; {service.cmdlet} {server} keeps them for ReceiveProtocolLogMaxAge "
-                         f"{service.max_age or '?'} and up to ReceiveProtocolLogMaxDirectorySize "
-                         f"{_size_text(service.max_directory_size)}: raise these to keep more")
-            else:
-                text += ("; ReceiveProtocolLogMaxAge and ReceiveProtocolLogMaxDirectorySize of "
-                         "the server's transport service decide how much is kept")
-            text += ". Hosts that send less often than that (monthly jobs) may be missing."
-            warnings.append(text)
-    return warnings, covers, coverage
+            warnings.append(_gap_warning(server, row, service, start, end))
+    return warnings, covers
 
 
-def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame
+def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame, warnings: list[str]
                 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Each RemoteIPRanges entry with the hosts inside it; each host's entries.
 
@@ -342,8 +379,8 @@ def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame
         try:
             parsed.append((text, from_exchange(text)))
         except InputError as error:
-            logger.warning("%s: cannot read RemoteIPRanges entry %r: %s", connector.identity,
-                           text, error)
+            _warn(warnings, f"{connector.identity}: the RemoteIPRanges entry {text!r} cannot "
+                            f"be read ({error}), so it is left out of the review.")
     index = RangeIndex(entry for _, entry in parsed)
     texts_of: dict[IPRangeEntry, list[str]] = {}
     for text, entry in parsed:
@@ -373,6 +410,125 @@ def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame
     return rows, entries_of_host
 
 
+@dataclass
+class _Configuration:
+    """What the review reads from Exchange: the connectors, their log settings, the servers.
+
+    Args:
+        chosen: the connectors reviewed.
+        settings: the transport services' receive log settings.
+        servers_by_address: each Exchange server's addresses, mapped to its name.
+    """
+
+    chosen: list[ReceiveConnector]
+    settings: list[ServiceLogSettings]
+    servers_by_address: dict[str, str]
+
+
+@dataclass
+class _Joined:
+    """The connectors' configuration joined with the log facts: the review's tables."""
+
+    connector_rows: list[dict[str, Any]] = field(default_factory=list)
+    entry_rows: list[dict[str, Any]] = field(default_factory=list)
+    removal: dict[str, list[str]] = field(default_factory=dict)
+    logging_off: list[str] = field(default_factory=list)
+
+
+def _read_configuration(shell: Shell, servers: list[str], wanted: list[str],
+                        warnings: list[str]) -> _Configuration:
+    """Read the connectors to review, their servers' log settings and the server addresses."""
+    all_connectors = [c for server in servers for c in receive_connectors(shell, server)]
+    chosen = _selected(all_connectors, wanted, servers)
+    settings = [setting for server in servers
+                for setting in _settings(shell, server, _roles_on(server, chosen), warnings)]
+    return _Configuration(chosen, settings, _exchange_addresses(shell, warnings))
+
+
+def _read_facts(source: LogSource, shell: Shell, servers: list[str],
+                chosen: list[ReceiveConnector], start: _dt.datetime, end: _dt.datetime,
+                workers: int | None) -> LogFacts:
+    """Read the log folders of each server's reviewed roles over the period."""
+    builder = FactsBuilder(start, end, workers=workers)
+    for server in servers:
+        for folder in source.folders(server, shell, _roles_on(server, chosen)):
+            builder.add_folder(folder)
+    return builder.facts()
+
+
+def _unknown_rows(connector: ReceiveConnector) -> list[dict[str, Any]]:
+    return [{"connector": connector.identity, "entry": text, "state": ENTRY_UNKNOWN,
+             "hosts": [], "sessions": 0, "last_seen": None}
+            for text in connector.remote_ip_ranges]
+
+
+def _join(chosen: list[ReceiveConnector], hosts: pd.DataFrame, coverage: pd.DataFrame,
+          covers: dict[str, bool], warnings: list[str]) -> _Joined:
+    """Each connector's status and entries from its hosts; fills ``hosts["in_entries"]``.
+
+    Args:
+        covers: per server (any letter case), whether its logs cover the period.
+        warnings: gets a warning for each connector whose silent entries are not proven unused.
+    """
+    joined = _Joined()
+    covers_by_key = {server.lower(): value for server, value in covers.items()}
+    for connector in chosen:
+        mine = hosts[hosts["connector"].str.lower() == connector.identity.lower()]
+        role = connector.transport_role or "FrontendTransport"
+        folders = coverage[coverage["server"].str.lower() == connector.server.lower()]
+        has_files = any(_role_of_folder(f) == role and files > 0
+                        for f, files in zip(folders["folder"], folders["files"]))
+        if connector.protocol_logging_level.lower() == "none":
+            status, rows = NO_DATA_LOGGING_OFF, _unknown_rows(connector)
+            joined.logging_off.append(connector.identity)
+        elif not has_files:
+            status, rows = NO_DATA_NO_FILES, _unknown_rows(connector)
+        else:
+            status = IN_USE if len(mine) else NO_TRAFFIC
+            rows, entries_of_host = _entry_rows(connector, mine, warnings)
+            for index in mine.index:
+                hosts.at[index, "in_entries"] = entries_of_host.get(
+                    hosts.at[index, "remote_address"], [])
+            silent = [row["entry"] for row in rows if row["state"] == ENTRY_SILENT]
+            joined.removal[connector.identity] = silent
+            if silent and not covers_by_key.get(connector.server.lower(), False):
+                warnings.append(
+                    f"{connector.identity}: {len(silent)} silent entr"
+                    f"{'y is' if len(silent) == 1 else 'ies are'} not proven unused, because "
+                    f"the logs of {connector.server} cover less than the period asked.")
+        joined.entry_rows += rows
+        joined.connector_rows.append({
+            "connector": connector.identity, "server": connector.server,
+            "transport_role": connector.transport_role,
+            "protocol_logging_level": connector.protocol_logging_level, "status": status,
+            "entries": len(connector.remote_ip_ranges),
+            "active_entries": sum(r["state"] == ENTRY_ACTIVE for r in rows),
+            "silent_entries": sum(r["state"] == ENTRY_SILENT for r in rows),
+            "hosts": len(mine), "sessions": int(mine["sessions"].sum()),
+            "recipients_refused": int(mine["recipients_refused"].sum()),
+            "last_seen": mine["last_seen"].max() if len(mine) else None,
+        })
+    return joined
+
+
+def _closing_warnings(logging_off: list[str], facts: LogFacts, coverage: pd.DataFrame,
+                      period: float) -> list[str]:
+    """What the reader must know about connectors without logging and malformed lines."""
+    warnings = []
+    if logging_off:
+        names = ", ".join(logging_off)
+        one = len(logging_off) == 1
+        warnings.append(
+            f"No data for {names}: ProtocolLoggingLevel is None, so the logs cannot show who "
+            f"uses {'it' if one else 'them'}. To find out, run Set-ReceiveConnector "
+            f"'{logging_off[0] if one else '<identity>'}' -ProtocolLoggingLevel Verbose and "
+            f"review again after {period:g} day(s).")
+    if facts.malformed.shape[0] or coverage["malformed_lines"].sum():
+        warnings.append(f"{int(coverage['malformed_lines'].sum())} malformed log line(s) were "
+                        f"left out; see the malformed table for file and line.")
+    return warnings
+
+
 def review_lingering_hosts(
     shell: Shell,
     servers: Sequence[str] | str,
@@ -388,11 +544,14 @@ def review_lingering_hosts(
 
     Args:
         shell: reads the connectors and the transport services' log settings.
-        servers: the servers whose connectors are reviewed, for example ``["EX01"]``.
+        servers: the servers whose connectors are reviewed, for example ``["EX01"]`` (any
+            letter case, as Exchange takes them).
         connectors: the connectors to review, as ``SERVER\\Name`` or a name; all Receive
             connectors of the servers when empty.
         days: how many days back from ``end`` to look.
-        log_source: ``simulated``, ``smb``, a folder of copied logs, or a LogSource.
+        log_source: ``simulated``, ``smb``, a folder of copied logs, or a LogSource. A source
+            named here is closed when the review is done; a LogSource passed in is left open
+            for its owner to close.
         end: the end of the period (a datetime, or ISO 8601 text; UTC when no zone is
             given); now by default. Set it to when copied logs were taken.
         workers: threads reading the logs.
@@ -405,95 +564,39 @@ def review_lingering_hosts(
     end = _period_end(end)
     start = end - _dt.timedelta(days=period)
     source = open_log_source(log_source, **(source_options or {}))
+    owned = source if source is not log_source else contextlib.nullcontext(source)
     logger.info("reviewing %s over %g day(s) with logs from %s", ", ".join(server_list), period,
                 source.describe())
 
-    all_connectors = [c for server in server_list for c in receive_connectors(shell, server)]
-    chosen = _selected(all_connectors, wanted, server_list)
-    builder = FactsBuilder(start, end, workers=workers)
-    settings: list[ServiceLogSettings] = []
-    for server in server_list:
-        roles = sorted({c.transport_role or "FrontendTransport" for c in chosen
-                        if c.server.lower() == server.lower()}) or ["FrontendTransport"]
-        settings += _settings(shell, server, roles)
-        for folder in source.folders(server, shell, roles):
-            builder.add_folder(folder)
-    facts = builder.facts()
-    warnings, covers, coverage = _coverage_warnings(facts, settings, start, end, server_list)
+    warnings: list[str] = []
+    with owned:
+        config = _read_configuration(shell, server_list, wanted, warnings)
+        already = len(source.warnings)
+        facts = _read_facts(source, shell, server_list, config.chosen, start, end, workers)
+        for text in source.warnings[already:]:
+            if text not in warnings:
+                warnings.append(text)
 
-    reviewed = {c.identity.lower() for c in chosen}
+    coverage = _coverage_table(facts, start, end)
+    gaps, covers = _coverage_warnings(coverage, config.settings, start, end, server_list)
+    warnings += gaps
+
+    reviewed = {c.identity.lower() for c in config.chosen}
     hosts = facts.hosts[facts.hosts["connector"].str.lower().isin(reviewed)].copy()
     daily = facts.daily[facts.daily["connector"].str.lower().isin(reviewed)].copy()
     hosts["in_entries"] = [[] for _ in range(len(hosts))]
     # Sessions from an Exchange server (the Hub's port 2525 hop of a proxied message) are not
     # clients; mark them so nobody chases a "device" that is a server.
-    servers_by_address = _exchange_addresses(shell)
-    hosts["exchange_server"] = [servers_by_address.get(a, "") for a in hosts["remote_address"]]
-
-    connector_rows = []
-    entry_rows: list[dict[str, Any]] = []
-    removal: dict[str, list[str]] = {}
-    logging_off: list[str] = []
-    for connector in chosen:
-        mine = hosts[hosts["connector"].str.lower() == connector.identity.lower()]
-        role = connector.transport_role or "FrontendTransport"
-        folders = coverage[coverage["server"].str.lower() == connector.server.lower()]
-        has_files = any(_role_of_folder(f) == role and files > 0
-                        for f, files in zip(folders["folder"], folders["files"]))
-        logging_on = connector.protocol_logging_level.lower() != "none"
-        if not logging_on:
-            status = NO_DATA_LOGGING_OFF
-            rows = [{"connector": connector.identity, "entry": text, "state": ENTRY_UNKNOWN,
-                     "hosts": [], "sessions": 0, "last_seen": None}
-                    for text in connector.remote_ip_ranges]
-            logging_off.append(connector.identity)
-        elif not has_files:
-            status = NO_DATA_NO_FILES
-            rows = [{"connector": connector.identity, "entry": text, "state": ENTRY_UNKNOWN,
-                     "hosts": [], "sessions": 0, "last_seen": None}
-                    for text in connector.remote_ip_ranges]
-        else:
-            status = IN_USE if len(mine) else NO_TRAFFIC
-            rows, entries_of_host = _entry_rows(connector, mine)
-            for index in mine.index:
-                hosts.at[index, "in_entries"] = entries_of_host.get(
-                    hosts.at[index, "remote_address"], [])
-            silent = [row["entry"] for row in rows if row["state"] == ENTRY_SILENT]
-            removal[connector.identity] = silent
-            if silent and not covers.get(connector.server, False):
-                warnings.append(
-                    f"{connector.identity}: {len(silent)} silent entr"
-                    f"{'y is' if len(silent) == 1 else 'ies are'} not proven unused, because "
-                    f"the logs of {connector.server} cover less than the period asked.")
-        entry_rows += rows
-        connector_rows.append({
-            "connector": connector.identity, "server": connector.server,
-            "transport_role": connector.transport_role,
-            "protocol_logging_level": connector.protocol_logging_level, "status": status,
-            "entries": len(connector.remote_ip_ranges),
-            "active_entries": sum(r["state"] == ENTRY_ACTIVE for r in rows),
-            "silent_entries": sum(r["state"] == ENTRY_SILENT for r in rows),
-            "hosts": len(mine), "sessions": int(mine["sessions"].sum()),
-            "recipients_refused": int(mine["recipients_refused"].sum()),
-            "last_seen": mine["last_seen"].max() if len(mine) else None,
-        })
-    if logging_off:
-        names = ", ".join(logging_off)
-        one = len(logging_off) == 1
-        warnings.append(
-            f"No data for {names}: ProtocolLoggingLevel is None, so the logs cannot show who "
-            f"uses {'it' if one else 'them'}. To find out, run Set-ReceiveConnector "
-            f"'{logging_off[0] if one else '<identity>'}' -ProtocolLoggingLevel Verbose and "
-            f"review again after {period:g} day(s).")
-    if facts.malformed.shape[0] or coverage["malformed_lines"].sum():
-        warnings.append(f"{int(coverage['malformed_lines'].sum())} malformed log line(s) were "
-                        f"left out; see the malformed table for file and line.")
+    hosts["exchange_server"] = [config.servers_by_address.get(a, "")
+                                for a in hosts["remote_address"]]
+    joined = _join(config.chosen, hosts, coverage, covers, warnings)
+    warnings += _closing_warnings(joined.logging_off, facts, coverage, period)
 
     return LingeringHostsReview(
         servers=server_list, start=start, end=end,
-        connectors=pd.DataFrame(connector_rows, columns=CONNECTOR_COLUMNS),
-        entries=pd.DataFrame(entry_rows, columns=ENTRY_COLUMNS),
+        connectors=pd.DataFrame(joined.connector_rows, columns=CONNECTOR_COLUMNS),
+        entries=pd.DataFrame(joined.entry_rows, columns=ENTRY_COLUMNS),
         hosts=hosts.reset_index(drop=True), daily=daily.reset_index(drop=True),
         coverage=coverage, malformed=facts.malformed, warnings=warnings,
-        removal_candidates=removal, covers_period=covers, log_source=source.describe(),
+        removal_candidates=joined.removal, covers_period=covers, log_source=source.describe(),
     )

@@ -38,10 +38,15 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
+# Imported here, not only where a session opens: it keeps pyspnego's DEBUG log of whole
+# authentication tokens quiet, and the SMB path authenticates through pyspnego too.
+from ..credentials import credentials_for
 from ..errors import ExchangeError, InputError, TransportError
 from ..shell import Shell
+from ..values import parse_timespan
 from .files import LogFile, LogFolder, local_folders, ordered
 from .names import is_log_file_name
 
@@ -53,9 +58,17 @@ SERVICE_OF_ROLE = {"FrontendTransport": "Get-FrontendTransportService",
 
 
 class LogSource(ABC):
-    """Finds a server's protocol log folders."""
+    """Finds a server's protocol log folders.
+
+    A source is a context manager: leaving the ``with`` block closes what it opened (the SMB
+    sessions). What a source could not read is logged and kept in :attr:`warnings`, for the
+    review to put in front of the reader.
+    """
 
     kind = "abstract"
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
 
     @abstractmethod
     def folders(self, server: str, shell: Shell | None = None,
@@ -72,6 +85,21 @@ class LogSource(ABC):
     def describe(self) -> str:
         return self.kind
 
+    def close(self) -> None:
+        """Release what the source holds open; reading its folders' files ends here."""
+
+    def _warn(self, text: str) -> None:
+        logger.warning("%s", text)
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
 
 # ---------------------------------------------------------------------------------------------
 # A local folder
@@ -87,6 +115,7 @@ class LocalLogSource(LogSource):
     kind = "folder"
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
+        super().__init__()
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise InputError(str(root), "is not a folder", source="parameter log_source",
@@ -107,7 +136,7 @@ class LocalLogSource(LogSource):
                 # A single server's folder given directly.
                 folder = self.root
             else:
-                logger.warning("no folder for %s under %s", server, self.root)
+                self._warn(f"{server}: no folder named {server} under {self.root}")
                 return []
         return local_folders(server, folder)
 
@@ -146,8 +175,15 @@ def admin_share_path(server_fqdn: str, local_path: str) -> str:
     return f"\\\\{server_fqdn.strip()}\\{drive}${rest}"
 
 
-def log_paths(shell: Shell, server: str, roles: Iterable[str]) -> dict[str, dict[str, Any]]:
+def log_paths(shell: Shell, server: str, roles: Iterable[str],
+              warnings: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Each role's transport service settings on ``server``, read through the shell.
+
+    Args:
+        shell: where to read them.
+        server: the server.
+        roles: ``FrontendTransport`` and/or ``HubTransport``.
+        warnings: gets a sentence for each service that could not be read.
 
     Returns:
         ``{role: service record}``, for example ``{"FrontendTransport": {...
@@ -162,7 +198,11 @@ def log_paths(shell: Shell, server: str, roles: Iterable[str]) -> dict[str, dict
             records = shell.invoke(cmdlet, Identity=server)
         except ExchangeError as error:
             # An Edge server has no front-end service, for example; its logs are elsewhere.
-            logger.warning("%s %s: %s", cmdlet, server, error)
+            text = (f"{server}: {cmdlet} failed, so its {role} log folder and limits are "
+                    f"unknown: {error.message}")
+            logger.warning("%s", text)
+            if warnings is not None and text not in warnings:
+                warnings.append(text)
             continue
         if records:
             settings[role] = records[0]
@@ -178,6 +218,10 @@ def server_fqdn(shell: Shell, server: str) -> str:
 class SmbLogSource(LogSource):
     """Each server's logs read over its administrative share.
 
+    Use it in a ``with`` block (the review does): closing it ends the SMB sessions it opened.
+    smbclient keeps one connection per server and port in the process, so closing also ends
+    that server's connection for any other user of smbclient in this process.
+
     Args:
         username: the account; ``CONNECTOR_RUNBOOKS_USERNAME`` when not given, the Kerberos
             ticket cache when neither is set.
@@ -189,6 +233,7 @@ class SmbLogSource(LogSource):
 
     def __init__(self, username: str | None = None, *, port: int = 445,
                  encrypt: bool = False) -> None:
+        super().__init__()
         self.username = username
         self.port = port
         self.encrypt = encrypt
@@ -198,8 +243,6 @@ class SmbLogSource(LogSource):
         if fqdn in self._registered:
             return
         import smbclient
-
-        from ..credentials import credentials_for
 
         credentials = credentials_for("negotiate", self.username)
         logger.info("opening an SMB session to %s as %s", fqdn, credentials.describe())
@@ -222,14 +265,14 @@ class SmbLogSource(LogSource):
 
         fqdn = server_fqdn(shell, server)
         folders = []
-        for role, settings in log_paths(shell, server, roles).items():
+        for role, settings in log_paths(shell, server, roles, self.warnings).items():
             path = admin_share_path(fqdn, str(settings.get("ReceiveProtocolLogPath") or ""))
             self._register(fqdn)
             logger.info("%s %s receive logs: %s", server, role, path)
             try:
                 entries = list(smbclient.scandir(path))
             except OSError as error:
-                logger.warning("cannot list %s: %s", path, error)
+                self._warn(f"{server}: cannot list the {role} log folder {path}: {error}")
                 folders.append(LogFolder(server, path))
                 continue
             files = [LogFile(e.name, f"{path}\\{e.name}", e.stat().st_size, _smb_reader(
@@ -240,6 +283,22 @@ class SmbLogSource(LogSource):
 
     def describe(self) -> str:
         return "admin shares over SMB"
+
+    def close(self) -> None:
+        """End the SMB sessions this source opened."""
+        if not self._registered:
+            return
+        import smbclient
+
+        for fqdn in sorted(self._registered):
+            try:
+                smbclient.delete_session(fqdn, port=self.port)
+            except Exception as error:  # a session already gone is no reason to fail a review
+                logger.debug("closing the SMB session to %s: %s: %s", fqdn,
+                             type(error).__name__, error)
+            else:
+                logger.info("closed the SMB session to %s", fqdn)
+        self._registered.clear()
 
 
 def _smb_reader(path: str) -> Callable[[], bytes]:
@@ -254,19 +313,6 @@ def _smb_reader(path: str) -> Callable[[], bytes]:
 
 # ---------------------------------------------------------------------------------------------
 # The simulated organization
-
-
-def parse_timespan(text: Any) -> _dt.timedelta | None:
-    """``30.00:00:00`` (d.hh:mm:ss[.fffffff]) as a timedelta; None when it is not one."""
-    if isinstance(text, _dt.timedelta):
-        return text
-    match = re.fullmatch(r"\s*(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*", str(text))
-    if match is None:
-        return None
-    days, hours, minutes, seconds, fraction = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    return _dt.timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                         seconds=int(seconds), microseconds=micro)
 
 
 class SimulatedLogSource(LogSource):
@@ -289,6 +335,7 @@ class SimulatedLogSource(LogSource):
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *, seed: int = 1,
                  until: _dt.datetime | None = None, max_days: int = 90) -> None:
+        super().__init__()
         self.cache_dir = Path(cache_dir) if cache_dir else Path(
             tempfile.gettempdir()) / "connector-runbooks-simulated-logs"
         self.seed = seed
@@ -308,8 +355,14 @@ class SimulatedLogSource(LogSource):
             return []
         connectors = shell.invoke("Get-ReceiveConnector", Server=server)
         servers = shell.invoke("Get-ExchangeServer", Identity=server)
-        service = log_paths(shell, server, ["FrontendTransport"]).get("FrontendTransport", {})
-        max_age = parse_timespan(service.get("ReceiveProtocolLogMaxAge"))
+        service = log_paths(shell, server, ["FrontendTransport"], self.warnings).get(
+            "FrontendTransport", {})
+        try:
+            max_age = parse_timespan(service.get("ReceiveProtocolLogMaxAge"))
+        except ValueError as error:
+            self._warn(f"{server}: ReceiveProtocolLogMaxAge cannot be read ({error}); "
+                       f"{self.max_days} days of logs are generated")
+            max_age = None
         days = self.max_days if not max_age else min(self.max_days, max_age.days + 1)
         since = self.until - (max_age if max_age else _dt.timedelta(days=days))
         record = servers[0] if servers else {}
@@ -330,17 +383,17 @@ class SimulatedLogSource(LogSource):
         ).hexdigest()[:16]
         folder = (self.cache_dir / key / server.upper() / "TransportRoles" / "Logs" / "FrontEnd"
                   / "ProtocolLog" / "SmtpReceive")
-        done = folder / ".complete"
-        if not done.exists():
-            staging = folder.with_name(folder.name + ".partial")
-            shutil.rmtree(staging, ignore_errors=True)
-            generator.write_receive_logs(
-                staging, simulated, end=self.until.date() + _dt.timedelta(days=1),
-                days=days + 1, seed=self.seed, since=since, until=self.until)
-            _trim_to_size(staging, service.get("ReceiveProtocolLogMaxDirectorySize"))
-            shutil.rmtree(folder, ignore_errors=True)
-            staging.rename(folder)
-            done.write_text(self.until.isoformat())
+        if not (folder / COMPLETE).exists():
+            staging = _staging_folder(folder)
+            try:
+                generator.write_receive_logs(
+                    staging, simulated, end=self.until.date() + _dt.timedelta(days=1),
+                    days=days + 1, seed=self.seed, since=since, until=self.until)
+                _trim_to_size(staging, service.get("ReceiveProtocolLogMaxDirectorySize"))
+                (staging / COMPLETE).write_text(self.until.isoformat())
+                _publish(staging, folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
             self._forget_old(keep=key)
         return local_folders(server.upper(), folder)
 
@@ -354,6 +407,44 @@ class SimulatedLogSource(LogSource):
     def describe(self) -> str:
         return (f"simulated organization (seed {self.seed}, logs until "
                 f"{self.until:%Y-%m-%d %H:%M} UTC)")
+
+
+#: The marker of a finished cache folder; it is written before the folder is published.
+COMPLETE = ".complete"
+
+
+def _staging_folder(folder: Path) -> Path:
+    """A new folder beside ``folder``, for this process alone to generate into."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{folder.name}.", suffix=".partial", dir=folder.parent))
+
+
+def _publish(staging: Path, folder: Path) -> None:
+    """Rename the finished ``staging`` to ``folder``, unless another process got there first.
+
+    Runs in two processes (a notebook and a scheduled run) can generate the same logs at the
+    same time. The first rename wins; the other process uses the winner's files, which are the
+    same bytes, and never deletes a folder that someone may be reading. Windows refuses to
+    rename onto an existing folder and POSIX onto a non-empty one; both end up here.
+    """
+    try:
+        staging.rename(folder)
+        return
+    except OSError:
+        if (folder / COMPLETE).exists():
+            logger.debug("%s was generated by another run; using it", folder)
+            return
+        if not folder.exists():
+            raise
+    # A folder without the marker is left from a run that stopped half-way (older versions
+    # wrote the marker after publishing): nobody reads it, so replace it.
+    logger.info("replacing the unfinished log cache %s", folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        staging.rename(folder)
+    except OSError:
+        if not (folder / COMPLETE).exists():
+            raise
 
 
 def _trim_to_size(folder: Path, limit: Any) -> None:
