@@ -28,7 +28,7 @@ DEMO_PARAMETERS = "import-file.yaml"
 
 
 def _value(text: str) -> Any:
-    """A ``-p`` value read as YAML, so ``-p apply true`` and ``-p add '[a, b]'`` work."""
+    """A ``-p`` value read as YAML, so ``-p allow_risky true`` and ``-p add '[a, b]'`` work."""
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="one parameter (value read as YAML); repeatable")
     run.add_argument("--apply", action="store_true", help="apply the plan (default: plan only)")
+    run.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                     help="keep a log of each call beside the record (NAME.log)")
     run.add_argument("--target", help="simulated (default), simulated:PATH or an endpoint URL")
     run.add_argument("--records", help="records folder (default: records/)")
     run.set_defaults(func=cmd_run)

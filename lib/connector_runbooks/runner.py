@@ -162,7 +162,7 @@ def run(
                              "notebook's default is refused", source=parameters_source,
                              accepted=f"-p {named[0]} VALUE, or {named[0]}: in the file")
 
-    out_dir = records_dir(folder).resolve()
+    out_dir = records_dir(folder or parameters.get("records_dir")).resolve()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
