@@ -122,7 +122,7 @@ def test_a_secret_never_shows_in_repr_str_or_the_credentials_repr(monkeypatch):
 def test_ntlm_messages_never_reach_a_debug_log() -> None:
     import logging
 
-    import connector_runbooks.remote  # noqa: F401  (importing it sets the levels)
+    import connector_runbooks.credentials  # noqa: F401  (importing it sets the levels)
 
     root = logging.getLogger()
     previous = root.level

@@ -26,6 +26,13 @@ from .errors import AuthenticationError
 
 logger = logging.getLogger(__name__)
 
+# pyspnego logs whole NTLM and Kerberos messages at DEBUG. The challenge and the authenticate
+# message together allow an offline attack on the password, so they never reach a log, even
+# when a user turns on DEBUG for everything. Every path that signs in (WinRM, SMB) imports
+# this module.
+for _name in ("spnego", "pypsrp.spnego"):
+    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
+
 ENV_USERNAME = "CONNECTOR_RUNBOOKS_USERNAME"
 ENV_PASSWORD = "CONNECTOR_RUNBOOKS_PASSWORD"
 KEYRING_SERVICE = "connector-runbooks"
@@ -33,7 +40,7 @@ KEYRING_SERVICE = "connector-runbooks"
 #: Methods that can fall back to the Kerberos ticket cache (or the logged-on user's token).
 TICKET_METHODS = frozenset({"kerberos", "negotiate"})
 #: Methods that need a password and cannot work without one.
-PASSWORD_METHODS = frozenset({"ntlm", "basic", "credssp"})
+PASSWORD_METHODS = frozenset({"ntlm", "basic"})
 
 
 class Secret:
@@ -150,7 +157,7 @@ def credentials_for(
     """The credentials a session with ``auth`` runs with.
 
     Args:
-        auth: ``kerberos``, ``negotiate``, ``ntlm``, ``basic``, ``certificate`` or ``credssp``.
+        auth: ``kerberos``, ``negotiate``, ``ntlm``, ``basic`` or ``certificate``.
         username: the account; ``CONNECTOR_RUNBOOKS_USERNAME`` when not given.
         interactive: allow a password prompt (see :func:`resolve_password`).
 

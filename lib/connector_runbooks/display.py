@@ -77,7 +77,7 @@ def show_plan(plan: RemoteIPRangesPlan) -> None:
         parts.append("Warnings:\n\n" + "\n".join(f"- {w}" for w in plan.warnings))
     if plan.blockers:
         parts.append("Blockers:\n\n" + "\n".join(f"- {b}" for b in plan.blockers))
-    if plan.changed:
+    if plan.changed and not plan.blockers:
         parts.append(f"The one cmdlet apply will send:\n\n```powershell\n{plan.powershell}\n```")
     show(*parts)
 

@@ -111,10 +111,6 @@ class ExchangeError(RunbookError):
         self.terminating = terminating
         super().__init__(message)
 
-    @property
-    def category_info(self) -> str:
-        return f"{self.category}: (:) [{self.cmdlet}], {self.reason}"
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "message": self.message,

@@ -48,11 +48,6 @@ from .shell import Shell, is_mutating, plain_record
 
 logger = logging.getLogger(__name__)
 
-# pyspnego logs whole NTLM messages at DEBUG. The challenge and the authenticate message
-# together allow an offline attack on the password, so they never reach a log, even when a
-# user turns on DEBUG for everything.
-for _name in ("spnego", "pypsrp.spnego"):
-    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
 
 EXCHANGE_CONFIGURATION = "Microsoft.Exchange"
 AUTH_METHODS = ("kerberos", "negotiate", "ntlm", "basic", "certificate")
