@@ -3,8 +3,9 @@
 A plan is Ansible's check-and-diff idea for one Receive connector: it holds the list before, the
 list after, the entries added and removed, the requested entries that change nothing and why,
 warnings, and the rules the change would break (blockers). Building a plan only reads.
-:func:`apply_plan` is the one place that sends Set-ReceiveConnector, always as an
-``@{Add=...; Remove=...}`` edit, and it verifies the result by reading the connector again.
+:func:`apply_edit` is the one place that sends a change, for every kind of plan (the shell
+refuses changes anywhere else); :func:`apply_plan` uses it to send Set-ReceiveConnector as one
+``@{Add=...; Remove=...}`` edit and verify the result by reading the connector again.
 """
 
 from __future__ import annotations
