@@ -142,13 +142,35 @@ def run(
     folder: str | os.PathLike[str] | None = None,
     parameters_source: str = "parameters",
 ) -> RunResult:
-    """Execute the runbook ``task`` into the records folder and return where the record is."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    """Execute the runbook ``task`` into the records folder and return where the record is.
 
+    Nothing runs unless the parameters pass every check; whatever happens after that, the
+    summary ends with an outcome and the notebook opens with it.
+    """
     notebook = notebook_for(task)
     parameters = dict(parameters or {})
-    declared = check_parameters(notebook, parameters, source=parameters_source)
+    declared = _checked(task, notebook, parameters, apply, parameters_source)
+
+    out_dir = _records_folder(folder or parameters.get("records_dir"))
+    subject = _subject(parameters, declared) or task
+    name = _reserve_name(out_dir, record_name(task, subject))
+    parameters.update(records_dir=str(out_dir), record_name=name)
+    output = out_dir / f"{name}.ipynb"
+    summary = out_dir / f"{name}.json"
+
+    logger.info("running %s into %s", task, output)
+    error = _execute(notebook, output, parameters)
+    outcome = _close_summary(summary, error, task, parameters, subject)
+    if output.exists():
+        _mark_outcome(output, load_summary(summary))
+    return RunResult(output, summary, outcome, error)
+
+
+def _checked(
+    task: str, notebook: Path, parameters: dict[str, Any], apply: bool, source: str
+) -> dict[str, Any]:
+    """Check the parameters, settle ``apply``, and return what the notebook declares."""
+    declared = check_parameters(notebook, parameters, source=source)
     if "apply" in declared:
         parameters["apply"] = apply or parameters.get("apply", False)
     elif apply:
@@ -159,24 +181,27 @@ def run(
         named = [p for p in SUBJECT_PARAMETERS if p in declared]
         if named and not any(parameters.get(p) for p in named):
             raise InputError("--apply", f"name the {named[0]} to change; applying to the "
-                             "notebook's default is refused", source=parameters_source,
+                             "notebook's default is refused", source=source,
                              accepted=f"-p {named[0]} VALUE, or {named[0]}: in the file")
+    return declared
 
-    out_dir = records_dir(folder or parameters.get("records_dir")).resolve()
+
+def _records_folder(folder: str | os.PathLike[str] | None) -> Path:
+    out_dir = records_dir(folder).resolve()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(str(folder or out_dir), f"cannot be the records folder: "
                          f"{error.strerror}", source="--records",
                          accepted="a folder, existing or not") from error
-    subject = _subject(parameters, declared) or task
-    name = _reserve_name(out_dir, record_name(task, subject))
-    parameters.update(records_dir=str(out_dir), record_name=name)
-    output = out_dir / f"{name}.ipynb"
-    summary = out_dir / f"{name}.json"
+    return out_dir
 
-    logger.info("running %s into %s", task, output)
-    error: str | None = None
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> str | None:
+    """Run the notebook with papermill; return the error that stopped it, if any."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, cwd=os.getcwd(),
@@ -186,25 +211,29 @@ def run(
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as failure:
-        error = f"{failure.ename}: {failure.evalue}"
+        return f"{failure.ename}: {failure.evalue}"
     except Exception as failure:  # the kernel died or the notebook could not be written
-        error = f"{type(failure).__name__}: {failure}"
+        return f"{type(failure).__name__}: {failure}"
+    return None
 
-    if summary.exists():
-        data = load_summary(summary)
-        outcome = data.get("outcome", "failed")
-    else:
-        data, outcome = None, "failed"
-    if data is None or outcome == "running" or (error and outcome not in {"failed", "unknown"}):
-        record = ChangeRecord(task, parameters, subject=subject, folder=out_dir, name=name)
-        if data is not None:
-            record.data.update(data)
-        record.fail(RunbookError(error or "the notebook ended without closing its record"),
-                    outcome if outcome in {"failed", "unknown"} else "failed")
-        outcome = record.data["outcome"]
-    if output.exists():
-        _mark_outcome(output, load_summary(summary))
-    return RunResult(output, summary, outcome, error)
+
+def _close_summary(
+    summary: Path, error: str | None, task: str, parameters: dict[str, Any], subject: str
+) -> str:
+    """Make sure the summary ends with an outcome: if the notebook failed before it could
+    say so itself (or never opened its record), say ``failed``. Returns the outcome."""
+    data = load_summary(summary) if summary.exists() else None
+    outcome = data.get("outcome", "failed") if data is not None else "failed"
+    if data is not None and outcome != "running" and (not error or outcome in {"failed",
+                                                                              "unknown"}):
+        return outcome
+    record = ChangeRecord(task, parameters, subject=subject, folder=summary.parent,
+                          name=summary.stem)
+    if data is not None:
+        record.data.update(data)
+    record.fail(RunbookError(error or "the notebook ended without closing its record"),
+                outcome if outcome in {"failed", "unknown"} else "failed")
+    return record.data["outcome"]
 
 
 def _reserve_name(folder: Path, base: str) -> str:
