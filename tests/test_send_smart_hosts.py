@@ -138,3 +138,13 @@ def test_a_host_name_with_a_space_is_one_bad_value_not_two_hosts() -> None:
     with pytest.raises(InputErrors) as failure:
         read_smart_hosts(["smtp 3.relay.example.net"], source="parameter add")
     assert [e.value for e in failure.value.errors] == ["smtp 3.relay.example.net"]
+
+
+def test_a_smart_host_asked_both_to_be_added_and_removed_is_refused_though_absent(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_smart_hosts(guarded, INTERNET, add="[198.51.100.9]", remove="198.51.100.9")
+
+    assert plan.blockers == ["[198.51.100.9] is asked both to be added (parameter add) and "
+                             "removed (parameter remove); name it in one of them only"]
+    assert not plan.add and not plan.unchanged

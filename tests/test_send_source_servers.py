@@ -170,3 +170,20 @@ def test_a_fresh_plan_costs_one_read_one_write_and_one_verifying_read(
 
     calls = [e.cmdlet for e in shell.transcript.entries if e.cmdlet != "Get-ExchangeServer"]
     assert calls == ["Get-SendConnector", "Set-SendConnector", "Get-SendConnector"]
+
+
+def test_a_server_asked_both_to_be_added_and_removed_is_refused_though_not_listed(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="EX03", remove="EX03")
+
+    assert plan.blockers == ["EX03 is asked both to be added (parameter add) and removed "
+                             "(parameter remove); name it in one of them only"]
+    assert (plan.add, plan.remove, plan.unchanged) == ([], [], [])
+
+
+def test_a_listed_server_asked_both_ways_is_refused_the_same_way(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_source_servers(guarded, INTERNET, add="EX01", remove="ex01")
+
+    assert plan.blockers == ["EX01 is asked both to be added (parameter add) and removed "
+                             "(parameter remove); name it in one of them only"]

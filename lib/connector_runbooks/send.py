@@ -353,9 +353,24 @@ def _plan_edit(plan: SendConnectorPlan, to_add: list[Requested], to_remove: list
     """
     key = _KEYS[plan.property_name]
     stored = {key(text): text for text in plan.before}
+
+    # A value asked both ways is refused whether or not the connector holds it: which of the
+    # two was meant cannot be guessed, and the answer must not depend on the current list.
+    asked_to_remove = {key(r.value): r for r in to_remove}
+    both: set[Hashable] = set()
+    for requested in to_add:
+        wanted = key(requested.value)
+        if wanted in asked_to_remove and wanted not in both:
+            both.add(wanted)
+            plan.blockers.append(
+                f"{requested.raw} is asked both to be added ({requested.source}) and removed "
+                f"({asked_to_remove[wanted].source}); name it in one of them only")
+
     removing: dict[Hashable, str] = {}
     for requested in to_remove:
         wanted = key(requested.value)
+        if wanted in both:
+            continue
         if wanted in removing:
             reason = "requested more than once"
         elif wanted not in stored:
@@ -369,9 +384,7 @@ def _plan_edit(plan: SendConnectorPlan, to_add: list[Requested], to_remove: list
     adding: set[Hashable] = set()
     for requested in to_add:
         wanted = key(requested.value)
-        if wanted in removing:
-            plan.blockers.append(f"{requested.raw} ({requested.source}) is asked both to be "
-                                 "added and removed")
+        if wanted in both:
             continue
         if wanted in stored:
             reason = f"already {noun} of {plan.identity} as {stored[wanted]}"
