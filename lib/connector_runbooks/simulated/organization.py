@@ -5,7 +5,8 @@ PowerShell's texts, Exchange's validation and conflict rules, and results in the
 of a real server (section 9.3). Its state lives in a JSON file that is read again on every
 call and written back atomically only when a call succeeds and changed something, so a
 notebook kernel and a test process see the same organization and a failed call changes
-nothing.
+nothing. Each call holds the state file's lock from reading to writing, so concurrent runs
+(an in-process run and the emulator, two scheduled runs) never lose each other's changes.
 
 Fault switches for tests and demonstrations are Python methods, not cmdlets; Exchange has no
 such cmdlets and the library must never find them through the shell.
@@ -30,7 +31,7 @@ from .binding import bind
 from .demo import demo_state
 from .failures import CmdletFailure, TerminatingFailure
 from .registry import CMDLETS, Call, CmdletSpec
-from .state import OrgState, load_state, save_state
+from .state import OrgState, load_state, locked, save_state
 from .values import format_datetime
 from .wire import CommandResult, WireError
 
@@ -60,7 +61,8 @@ def reset_state(path: Path | str | None = None) -> Path:
         The state file written.
     """
     target = Path(path) if path else default_state_path()
-    save_state(target, demo_state())
+    with locked(target):
+        save_state(target, demo_state())
     logger.info("simulated organization reset to the demo organization in %s", target)
     return target
 
@@ -82,7 +84,12 @@ class Organization:
         self.state_path = Path(state_path)
         self.clock = clock or _utc_now
         if not self.state_path.exists():
-            reset_state(self.state_path)
+            with locked(self.state_path):
+                # Another run may have created it while this one waited for the lock.
+                if not self.state_path.exists():
+                    save_state(self.state_path, demo_state())
+                    logger.info("simulated organization created with the demo organization "
+                                "in %s", self.state_path)
 
     # -- cmdlets -------------------------------------------------------------------------------
 
@@ -108,6 +115,11 @@ class Organization:
                 target=cmdlet, fully_qualified_error_id="CommandNotFoundException",
                 terminating=True)])
 
+        with locked(self.state_path):
+            return self._run(spec, parameters)
+
+    def _run(self, spec: CmdletSpec, parameters: dict[str, Any]) -> CommandResult:
+        """Read the state, run the cmdlet, write the state back if it changed; under the lock."""
         data = load_state(self.state_path)
         state = OrgState(data)
         now = self.clock()
@@ -166,25 +178,28 @@ class Organization:
                 queued messages have a realistic age.
 
         Raises:
-            ValueError: no such server.
+            RunbookError: no such server.
         """
-        data = load_state(self.state_path)
-        state = OrgState(data)
-        host = state.server(server)
-        if host is None:
-            raise RunbookError(f"no Exchange server '{server}' in the simulated organization")
-        faults = state.faults.setdefault("Port25Blocked", {})
-        if blocked:
-            start = since or (self.clock() - DEFAULT_FAULT_AGE)
-            faults[host["Name"]] = start.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-        else:
-            faults.pop(host["Name"], None)
-        save_state(self.state_path, data)
+        with locked(self.state_path):
+            data = load_state(self.state_path)
+            state = OrgState(data)
+            host = state.server(server)
+            if host is None:
+                raise RunbookError(f"no Exchange server '{server}' in the simulated organization")
+            faults = state.faults.setdefault("Port25Blocked", {})
+            if blocked:
+                start = since or (self.clock() - DEFAULT_FAULT_AGE)
+                faults[host["Name"]] = start.astimezone(dt.timezone.utc).isoformat(
+                    timespec="seconds")
+            else:
+                faults.pop(host["Name"], None)
+            save_state(self.state_path, data)
         logger.info("port 25 %s on %s", "blocked" if blocked else "open", host["Name"])
 
     def port25_blocked(self) -> dict[str, dt.datetime]:
         """The servers that cannot reach port 25, with the time the blockage started."""
-        data = load_state(self.state_path)
+        with locked(self.state_path):
+            data = load_state(self.state_path)
         faults = OrgState(data).faults.get("Port25Blocked", {})
         return {name: dt.datetime.fromisoformat(since) for name, since in faults.items()}
 
