@@ -7,8 +7,37 @@ the whole record for display.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def read_flag(record: dict[str, Any], name: str, default: bool) -> bool:
+    """A True/False property of a record, read strictly.
+
+    ``bool("False")`` is True, so a flag that arrives as text (from a CSV export or an older
+    serializer) would read the wrong way round; only real booleans and the texts ``True`` and
+    ``False`` (any letter case) count.
+
+    Args:
+        record: the record, keyed by Exchange's property names.
+        name: the property, for example ``Enabled``.
+        default: the value when the property is missing or is neither True nor False; the
+            latter is logged as a warning.
+    """
+    value = record.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    logger.warning("%s: %s is %r, which is neither True nor False; taken as %s",
+                   record.get("Identity") or record.get("Name") or "a record", name, value,
+                   default)
+    return default
 
 
 def _as_list(value: Any) -> list[str]:
@@ -55,7 +84,7 @@ class ReceiveConnector:
             permission_groups=_as_list(record.get("PermissionGroups")),
             auth_mechanism=_as_list(record.get("AuthMechanism")),
             protocol_logging_level=str(record.get("ProtocolLoggingLevel", "None")),
-            enabled=bool(record.get("Enabled", True)),
+            enabled=read_flag(record, "Enabled", True),
             record=dict(record),
         )
 
@@ -88,11 +117,11 @@ class ExchangeServer:
             server_role=roles,
             version=str(record.get("AdminDisplayVersion", "")),
             site=str(record.get("Site", "")),
-            is_edge=bool(record.get("IsEdgeServer", "Edge" in roles)),
+            is_edge=read_flag(record, "IsEdgeServer", "Edge" in roles),
             addresses=_as_list(record.get("IPAddresses")),
             record=dict(record),
         )
 
     @property
     def is_mailbox(self) -> bool:
-        return bool(self.record.get("IsMailboxServer", "Mailbox" in self.server_role))
+        return read_flag(self.record, "IsMailboxServer", "Mailbox" in self.server_role)

@@ -7,7 +7,8 @@ This module turns what an administrator pasted (from a web page, a spreadsheet, 
 in the wrong encoding) into those entries, compares them with a connector's current list the
 way Exchange does, and names the risks of a change before anything is sent.
 
-It is part of the domain core: it uses the standard library only and imports no transport.
+It is part of the domain core: it uses the standard library (``ipaddress`` for the addresses)
+and our error types, and imports no transport.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from .addresses import AddressParseError, parse_ip_binding, parse_ip_range
+from .addresses import AddressParseError, IPBinding, IPRange, parse_ip_binding, parse_ip_range
 from .binding import ListEdit
 from .failures import CmdletFailure
 
@@ -43,7 +44,12 @@ class Element:
 Parser = Callable[[str, str], Element]
 
 
-def _element(prop: str, value: str, parse, noun: str, key) -> Element:
+#: What an address parser gives: a parsed range or binding.
+_Parsed = TypeVar("_Parsed", IPRange, IPBinding)
+
+
+def _element(prop: str, value: str, parse: Callable[[str], _Parsed], noun: str,
+             key: Callable[[_Parsed], Hashable]) -> Element:
     try:
         parsed = parse(value)
     except AddressParseError as error:

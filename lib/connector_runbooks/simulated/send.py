@@ -25,7 +25,7 @@ from .failures import (
     require_confirm_false,
     transformation_failure,
 )
-from .multivalue import NOT_PRESENT, Element, edit_list
+from .multivalue import NOT_PRESENT, Element, Parser, edit_list
 from .registry import Call, cmdlet
 from .state import OrgState, object_guid
 from .values import ERROR_POLICIES, format_flags, format_size, format_timespan, is_fqdn, parse_iso
@@ -242,7 +242,7 @@ def smart_host_element(prop: str, value: str) -> Element:
     return Element(("host", bare.lower().rstrip(".")), bare)
 
 
-def _source_server_parser(state: OrgState):
+def _source_server_parser(state: OrgState) -> Parser:
     def parse(prop: str, value: str) -> Element:
         server = state.server(value)
         if server is None:
