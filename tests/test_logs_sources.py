@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,6 +188,19 @@ def test_a_log_folder_that_cannot_be_listed_is_a_warning_of_the_source(smb):
     assert folders[0].files == []
     assert len(source.warnings) == 1
     assert path in source.warnings[0] and "Access is denied" in source.warnings[0]
+
+
+def test_the_smb_path_keeps_spnego_token_logging_quiet():
+    """pyspnego logs whole authentication tokens at DEBUG; the SMB path must never let
+    them through, even when a user turns DEBUG on for everything."""
+    code = ("import logging; logging.basicConfig(level=logging.DEBUG); "
+            "import connector_runbooks.logs.sources; "
+            "print(logging.getLogger('spnego').getEffectiveLevel())")
+
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+
+    assert int(shown.stdout) > logging.DEBUG
 
 
 def test_a_transport_service_that_fails_is_a_warning_naming_cmdlet_and_server():
