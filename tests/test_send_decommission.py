@@ -106,3 +106,31 @@ def test_a_connector_changed_midway_stops_there_and_keeps_what_was_done(
                                 recheck_after_s=0)
     assert done == ["To Internet"]
     assert "EX01" in connector(shell, "To Partner").source_transport_servers
+
+
+def test_retiring_an_edge_server_is_refused_pointing_to_remove_edgesubscription(
+    state_path: Path,
+) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "EDGE01", replace_with="EX03")
+
+    assert plan.blockers == [
+        "EDGE01 is an Edge Transport server. An Edge server is retired by removing its Edge "
+        "Subscription (Remove-EdgeSubscription EDGE01), not by editing the Send connectors "
+        f"EdgeSync maintains for it ({EDGESYNC}); this runbook retires Mailbox servers only."]
+    assert not plan.steps
+
+
+def test_an_edge_replacement_for_a_mailbox_sourced_connector_is_refused(
+    state_path: Path,
+) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "EX01", replace_with=["EDGE01"])
+
+    assert len(plan.blockers) == 1
+    assert plan.blockers[0].startswith("EDGE01 (parameter replace_with): Edge, but To Partner "
+                                       "is sourced by Mailbox servers (EX01).")
+
+
+def test_a_refused_decommission_carries_no_once_applied_warning(state_path: Path) -> None:
+    plan = send.plan_decommission(ReadOnlyShell(state_path), "EX01", replace_with="EDGE01")
+
+    assert plan.blockers and plan.warnings == []

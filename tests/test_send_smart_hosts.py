@@ -148,3 +148,10 @@ def test_a_smart_host_asked_both_to_be_added_and_removed_is_refused_though_absen
     assert plan.blockers == ["[198.51.100.9] is asked both to be added (parameter add) and "
                              "removed (parameter remove); name it in one of them only"]
     assert not plan.add and not plan.unchanged
+
+
+def test_a_refused_smart_host_plan_carries_no_reach_warning(guarded: ReadOnlyShell) -> None:
+    plan = send.plan_smart_hosts(guarded, INTERNET, add=["smtp9.example.net", "x.example.net"],
+                                 remove="x.example.net")
+
+    assert plan.blockers and plan.warnings == []

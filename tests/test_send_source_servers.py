@@ -187,3 +187,30 @@ def test_a_listed_server_asked_both_ways_is_refused_the_same_way(guarded: ReadOn
 
     assert plan.blockers == ["EX01 is asked both to be added (parameter add) and removed "
                              "(parameter remove); name it in one of them only"]
+
+
+def test_swapping_a_mailbox_sourced_connector_to_an_edge_server_is_refused(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_source_servers(guarded, "To Partner", add="EDGE01", remove="EX01")
+
+    assert len(plan.blockers) == 1
+    assert "never add an Edge server to a Mailbox-sourced connector" in plan.blockers[0]
+    assert not any(w.startswith("Once applied") for w in plan.warnings)
+
+
+def test_swapping_the_edgesync_connector_to_a_mailbox_server_is_refused(
+    guarded: ReadOnlyShell,
+) -> None:
+    plan = send.plan_source_servers(guarded, "EdgeSync - Default-First-Site-Name to Internet",
+                                    add="EX03", remove="EDGE01")
+
+    assert len(plan.blockers) == 1
+    assert "EdgeSync maintains that connector" in plan.blockers[0]
+
+
+def test_the_star_address_space_is_called_the_internet() -> None:
+    internet = send.SendConnector.from_record({"Identity": "Outbound", "AddressSpaces":
+                                               ["SMTP:*;1"], "DNSRoutingEnabled": True})
+
+    assert send.next_hops(internet) == "the internet's MX hosts"

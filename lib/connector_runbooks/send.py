@@ -491,13 +491,17 @@ def _plan_source_servers(
 
     _plan_edit(plan, adding, removing, "a source server")
     if plan.changed:
-        _check_source_servers(plan, target, servers, when_empty)
+        _check_source_servers(plan, servers, adding, when_empty)
     return plan
 
 
-def _check_source_servers(plan: SendConnectorPlan, target: SendConnector,
-                          servers: _Servers, when_empty: str) -> None:
-    """The rules for the list after the change (reference 4.4)."""
+def _check_source_servers(plan: SendConnectorPlan, servers: _Servers,
+                          adding: list[Requested], when_empty: str) -> None:
+    """The rules for the list after the change (reference 4.4).
+
+    Args:
+        adding: the servers asked to be added, to name each refused one as it was given.
+    """
     if not plan.after:
         plan.blockers.append(
             f"removing {', '.join(plan.remove)} would leave {plan.identity} without source "
@@ -509,38 +513,70 @@ def _check_source_servers(plan: SendConnectorPlan, target: SendConnector,
         if server is None:
             plan.warnings.append(f"{name} is listed on {plan.identity} but matches no Exchange "
                                  "server; Exchange skips it")
-    edge = [name for name, s in found.items() if s is not None and s.is_edge]
-    mailbox = [name for name, s in found.items() if s is not None and not s.is_edge]
-    if edge and mailbox:
-        new_edge = [name for name in edge if name in plan.add]
-        if new_edge:
-            what = (f"{_names(new_edge)}: Edge (Edge Subscription), but {plan.identity} is "
-                    f"sourced by Mailbox servers ({_names(mailbox)})")
-        else:
-            what = (f"{_names(mailbox)}: Mailbox, but {plan.identity} is sourced by Edge "
-                    f"servers through an Edge Subscription ({_names(edge)})")
-        plan.blockers.append(f"{what}; Exchange does not mix Edge and Mailbox source servers on "
-                             "one connector")
+    _check_roles(plan, servers, adding)
 
     sites = sorted({s.site for s in found.values() if s is not None and s.site})
     if len(sites) > 1 and plan.add:
         plan.warnings.append(f"{plan.identity} will span the Active Directory sites "
                              f"{_names(sites)}")
-    if plan.add:
-        plan.warnings.append(
-            f"Once applied, {_names(plan.add)} route{'s' if len(plan.add) == 1 else ''} mail "
-            f"over {plan.identity} and must reach {next_hops(target)} on port "
-            f"{target.record.get('Port', 25)}. A firewall or antivirus product that blocks it "
-            "leaves the mail in Retry queues until it expires; the queue check after apply "
-            "looks for it.")
+
+
+def _check_roles(plan: SendConnectorPlan, servers: _Servers, adding: list[Requested]) -> None:
+    """A connector keeps the kind of source servers it has.
+
+    Exchange refuses Edge and Mailbox source servers on one connector; beyond that, a connector
+    sourced by Edge servers belongs to EdgeSync, which creates and maintains it through the
+    Edge Subscription, and an Edge server sends over those connectors only. So these runbooks
+    never hand a Mailbox-sourced connector to an Edge server, nor the reverse, not even by
+    swapping every source server in one change.
+    """
+    known = [s for s in map(servers.find, plan.before) if s is not None]
+    edge_before = [s.name for s in known if s.is_edge]
+    mailbox_before = [s.name for s in known if not s.is_edge]
+    added = {r.value: r for r in adding if r.value in plan.add}
+    new_edge = [r for name, r in added.items() if _is_edge(servers, name)]
+    new_mailbox = [r for name, r in added.items() if not _is_edge(servers, name)]
+
+    mailbox = mailbox_before or [r.value for r in new_mailbox]
+    if new_edge and mailbox:
+        plan.blockers.append(
+            f"{_given(new_edge)}: Edge, but {plan.identity} is sourced by Mailbox servers "
+            f"({_names(mailbox)}). "
+            "These runbooks never add an Edge server to a Mailbox-sourced connector: an Edge "
+            "server sends over the connectors EdgeSync creates for its Edge Subscription, and "
+            "Exchange does not mix Edge and Mailbox source servers on one connector.")
+    if new_mailbox and edge_before:
+        plan.blockers.append(
+            f"{_given(new_mailbox)}: Mailbox, but {plan.identity} is sourced by Edge servers "
+            f"through an Edge Subscription ({_names(edge_before)}). EdgeSync maintains that "
+            "connector, so these runbooks never add a Mailbox server to it, and Exchange does "
+            "not mix Edge and Mailbox source servers on one connector.")
+
+
+def _is_edge(servers: _Servers, name: str) -> bool:
+    server = servers.find(name)
+    return server is not None and server.is_edge
+
+
+def _given(requested: list[Requested]) -> str:
+    """The values as the user gave them, with where: ``EDGE01 (parameter add)``."""
+    return _names(f"{r.raw} ({r.source})" for r in requested)
+
+
+def _warn_reach(plan: SendConnectorPlan, target: SendConnector) -> None:
+    """What the added servers must reach once applied; only for a plan that can be applied."""
+    if not plan.add or plan.blockers:
+        return
+    plan.warnings.append(
+        f"Once applied, {_names(plan.add)} route{'s' if len(plan.add) == 1 else ''} mail over "
+        f"{plan.identity} and must reach {next_hops(target)} on port "
+        f"{target.record.get('Port', 25)}. A firewall or antivirus product that blocks it "
+        "leaves the mail in Retry queues until it expires; the queue check after apply looks "
+        "for it.")
 
 
 def _names(values: Iterable[str]) -> str:
     return ", ".join(values)
-
-
-def _be(values: list[str]) -> str:
-    return "is" if len(values) == 1 else "are"
 
 
 def next_hops(connector: SendConnector) -> str:
@@ -548,6 +584,8 @@ def next_hops(connector: SendConnector) -> str:
     if not connector.dns_routing_enabled and connector.smart_hosts:
         return _names(connector.smart_hosts)
     spaces = [space.split(":", 1)[-1].split(";", 1)[0] for space in connector.address_spaces]
+    if "*" in spaces:  # every domain: no reader thinks of "the MX hosts of *"
+        return "the internet's MX hosts"
     return f"the MX hosts of {_names(spaces) or 'the recipient domains'}"
 
 
@@ -561,8 +599,9 @@ def plan_source_servers(
     """Plan a SourceTransportServers change; only Get- cmdlets are sent.
 
     Every added server must exist and be a Mailbox server of Exchange 2016 or 2019 (or an Edge
-    server through an Edge Subscription, never mixed with Mailbox servers), and the list must
-    not end up empty; a plan that breaks a rule carries blockers naming the value.
+    server through an Edge Subscription, on a connector already sourced by Edge servers: a
+    connector never changes between the two kinds here), and the list must not end up empty;
+    a plan that breaks a rule carries blockers naming the value.
 
     Args:
         shell: where to read from.
@@ -575,7 +614,9 @@ def plan_source_servers(
     target = (connector if isinstance(connector, SendConnector)
               else find_send_connector(shell, connector))
     logger.info("planning SourceTransportServers of %s", target.identity)
-    return _plan_source_servers(target, _Servers(organization_servers(shell)), to_add, to_remove)
+    plan = _plan_source_servers(target, _Servers(organization_servers(shell)), to_add, to_remove)
+    _warn_reach(plan, target)
+    return plan
 
 
 def _read_both(
@@ -683,7 +724,7 @@ def _check_smart_hosts(plan: SendConnectorPlan, target: SendConnector,
                 f"DNS routing will be turned off (DNSRoutingEnabled $false): mail for {spaces} "
                 f"goes to {_names(plan.after)}, no longer to the MX hosts of the recipient "
                 "domains")
-    if plan.add and not plan.dns_routing_after:
+    if plan.add and not plan.dns_routing_after and not plan.blockers:
         plan.warnings.append(
             f"{_names(target.source_transport_servers)} must reach {_names(plan.add)} on port "
             f"{target.record.get('Port', 25)}; the queue check after apply looks for mail "
@@ -833,7 +874,8 @@ def plan_decommission(
 
     Where the server is a connector's only source server, the list would end up empty and the
     plan is refused for that connector, unless ``replace_with`` names servers to add there in
-    the same Set call.
+    the same Set call. An Edge server is refused: it is retired with Remove-EdgeSubscription,
+    and the connectors EdgeSync maintains for it are not edited here.
 
     Args:
         shell: where to read from.
@@ -862,12 +904,23 @@ def plan_decommission(
     if found is None and not listing:
         plan.problems.append(f"{server} (parameter server): no Exchange server of that name, "
                              f"and no Send connector lists it (servers: {servers.names})")
+    if found is not None and found.is_edge:
+        # Its connectors belong to EdgeSync; handing them to a Mailbox server would be wrong.
+        plan.problems.append(
+            f"{name} is an Edge Transport server. An Edge server is retired by removing its "
+            f"Edge Subscription (Remove-EdgeSubscription {name}), not by editing the Send "
+            f"connectors EdgeSync maintains for it ({_names(c.identity for c in listing)}); "
+            "this runbook retires Mailbox servers only.")
+        return plan
     for connector in listing:
         only = len(connector.source_transport_servers) == 1
         plan.steps.append(_plan_source_servers(
             connector, servers, replacements if only else [], retiring,
             when_empty=f"Name a server in replace_with to take over from {name} there, or "
                        "change that connector first."))
+    if not plan.blockers:  # a refused plan says nothing about what applying it would do
+        for connector, step in zip(listing, plan.steps, strict=True):
+            _warn_reach(step, connector)
     return plan
 
 
