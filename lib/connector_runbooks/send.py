@@ -737,9 +737,19 @@ def _check_smart_hosts(plan: SendConnectorPlan, target: SendConnector,
 
 @dataclass
 class SendVerification(Verification):
-    """The connector as read after applying, compared with the plan, DNS routing included."""
+    """The connector as read after applying, compared with the plan, DNS routing included.
+
+    Args:
+        property_name: ``SourceTransportServers`` or ``SmartHosts``.
+        before: the values as read for the plan, so the record shows what was removed.
+        dns_routing_before: DNSRoutingEnabled as read for the plan (smart host plans only).
+        dns_routing_expected: DNSRoutingEnabled as planned (smart host plans only).
+        dns_routing_actual: DNSRoutingEnabled as read after applying (smart host plans only).
+    """
 
     property_name: str = ""
+    before: list[str] = field(default_factory=list)
+    dns_routing_before: bool | None = None
     dns_routing_expected: bool | None = None
     dns_routing_actual: bool | None = None
 
@@ -776,6 +786,8 @@ def verify(shell: Shell, plan: SendConnectorPlan) -> SendVerification:
         missing=[v for k, v in expected_keys.items() if k not in actual_keys],
         unexpected=[v for k, v in actual_keys.items() if k not in expected_keys],
         property_name=plan.property_name,
+        before=list(plan.before),
+        dns_routing_before=plan.dns_routing_before,
         dns_routing_expected=plan.dns_routing_after if routing else None,
         dns_routing_actual=current.dns_routing_enabled if routing else None,
     )

@@ -126,34 +126,45 @@ def show_apply(result: ApplyResult | DecommissionResult | None, apply: bool) -> 
 
 
 def verification_table(verification: SendVerification) -> pd.DataFrame:
-    """Planned against actual, value by value, and DNS routing when the plan set it."""
+    """Each value before the change, as planned after it, and as read after applying: a
+    removed value stays in the table, listed before and gone after. DNSRoutingEnabled has its
+    own row, with its values, when the plan set it."""
     def key(value: str) -> Hashable:
         return value_key(verification.property_name, value)
 
+    before = {key(v): v for v in verification.before}
     expected = {key(v): v for v in verification.expected}
     actual = {key(v): v for v in verification.actual}
-    rows = [{"value": actual.get(k, v), "planned": True, "on connector": k in actual}
-            for k, v in expected.items()]
-    rows += [{"value": v, "planned": False, "on connector": True}
-             for k, v in actual.items() if k not in expected]
+    shown = {**before, **expected, **actual}  # as the connector writes it, where it holds it
+    order = list(expected) + [k for k in before if k not in expected]
+    order += [k for k in actual if k not in expected and k not in before]
+    rows: list[dict[str, Any]] = [
+        {"value": shown[k], "before": k in before, "planned": k in expected,
+         "on connector": k in actual} for k in order]
     if verification.dns_routing_expected is not None:
-        rows.append({"value": f"DNSRoutingEnabled {verification.dns_routing_expected}",
-                     "planned": True,
-                     "on connector": verification.dns_routing_expected
-                     == verification.dns_routing_actual})
-    return pd.DataFrame(rows, columns=["value", "planned", "on connector"])
+        rows.append({"value": "DNSRoutingEnabled", "before": verification.dns_routing_before,
+                     "planned": verification.dns_routing_expected,
+                     "on connector": verification.dns_routing_actual})
+    return pd.DataFrame(rows, columns=["value", "before", "planned", "on connector"])
 
 
 def show_verification(verification: SendVerification | None) -> None:
     if verification is None:
         show("Nothing to verify: no change was sent.")
         return
-    verdict = (f"**Verified**: `{verification.identity}` holds exactly the planned "
-               f"{verification.property_name}."
+    name = verification.property_name
+    lists = (f"{name} before: {_listed(verification.before)}; now: "
+             f"{_listed(verification.actual)}.")
+    verdict = (f"**Verified**: `{verification.identity}` holds exactly the planned {name}. "
+               f"{lists}"
                if verification.ok else
                f"**Mismatch** on `{verification.identity}`: missing {verification.missing}, "
-               f"unexpected {verification.unexpected}.")
+               f"unexpected {verification.unexpected}. {lists}")
     show(verdict, verification_table(verification))
+
+
+def _listed(values: list[str]) -> str:
+    return ", ".join(values) or "(none)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,10 +172,10 @@ def show_verification(verification: SendVerification | None) -> None:
 
 
 def decommission_table(plan: DecommissionPlan) -> pd.DataFrame:
-    """One row per Send connector: its source servers before and after, and the verdict."""
+    """One row per Send connector: its source servers before and after, and the verdict; the
+    cmdlets themselves are shown whole below the table (a table cell would cut them)."""
     rows = [{"connector": step.identity, "before": ", ".join(step.before),
-             "after": ", ".join(step.after) or "(none)",
-             "change": "refused" if step.blockers else step.powershell or "none"}
+             "after": ", ".join(step.after) or "(none)", "change": _step_change(step)}
             for step in plan.steps]
     rows += [{"connector": identity, "before": "", "after": "",
               "change": f"none: {plan.server} is not a source server"}
@@ -172,12 +183,28 @@ def decommission_table(plan: DecommissionPlan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["connector", "before", "after", "change"])
 
 
+def _step_change(step: SendConnectorPlan) -> str:
+    if step.blockers:
+        return "refused"
+    if not step.changed:
+        return "none"
+    edits = [f"add {', '.join(step.add)}"] if step.add else []
+    edits += [f"remove {', '.join(step.remove)}"] if step.remove else []
+    return "; ".join(edits)
+
+
 def show_decommission_plan(plan: DecommissionPlan) -> None:
+    """The plan over every connector: verdict, table, warnings, blockers, and each connector's
+    Set-SendConnector line in full, in the order apply sends them."""
     what = (f"remove {plan.server} from {len(plan.steps)} Send connector(s), one Set call "
             "each, verified before the next")
     parts: list[Any] = [f"Retiring `{plan.server}`. {_verdict(plan, what)}",
                         decommission_table(plan)]
     parts += _notes(plan.warnings, plan.blockers)
+    lines = [step.powershell for step in plan.steps if step.changed]
+    if lines and not plan.blockers:
+        parts.append("The cmdlets apply will send, in this order, each verified before the "
+                     "next:\n\n```powershell\n" + "\n".join(lines) + "\n```")
     show(*parts)
 
 
