@@ -247,3 +247,17 @@ def test_a_decommission_checks_the_replacement_where_it_was_added(shell: Simulat
                                                                      False)]
     assert checks[0].problems[0].startswith(
         "EX03 cannot reach mail.partner.example.net (203.0.113.40) on port 25")
+
+
+def test_a_queue_failure_after_an_applied_change_says_the_change_went_through(
+    shell: SimulatedShell,
+) -> None:
+    shell.organization.set_port25_blocked("EX03", True)
+    plan = send.plan_source_servers(shell, INTERNET, add="EX03")
+    result = send.apply_plan(shell, plan)
+
+    with pytest.raises(queues.QueueCheckFailed) as failure:
+        send.raise_if_queues_failed(queues.check_after_apply(shell, plan, result), result)
+
+    assert str(failure.value).startswith("The change was applied and verified, but the queue "
+                                         "check failed:\n  - EX03 cannot reach 203.0.113.25")
