@@ -257,7 +257,7 @@ def test_a_queue_failure_after_an_applied_change_says_the_change_went_through(
     result = send.apply_plan(shell, plan)
 
     with pytest.raises(queues.QueueCheckFailed) as failure:
-        send.raise_if_queues_failed(queues.check_after_apply(shell, plan, result), result)
+        queues.raise_if_failed(*queues.check_after_apply(shell, plan, result), after=result)
 
     assert str(failure.value).startswith("The change was applied and verified, but the queue "
                                          "check failed:\n  - EX03 cannot reach 203.0.113.25")

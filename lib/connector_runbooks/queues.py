@@ -69,9 +69,16 @@ class QueueCheckFailed(RunbookError):
         problems: one plain sentence per problem, naming server, host and port.
     """
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, after_applied_change: bool = False) -> None:
         self.problems = list(problems)
-        super().__init__("queue check failed:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.after_applied_change = after_applied_change
+        # After an applied change the outcome is still "failed", so a scheduler notices; the
+        # first words say the change itself went through, so nobody runs it again.
+        opening = APPLIED_BUT_QUEUES_FAILED if after_applied_change else "queue check failed:"
+        super().__init__(opening + "\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+APPLIED_BUT_QUEUES_FAILED = "The change was applied and verified, but the queue check failed:"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,11 +295,18 @@ def check_queues(
     return health
 
 
-def raise_if_failed(*checks: QueueHealth) -> None:
-    """Make a run fail (and a scheduled one exit non-zero) when mail is not leaving."""
+def raise_if_failed(*checks: QueueHealth, after: Any = None) -> None:
+    """Make a run fail (and a scheduled one exit non-zero) when mail is not leaving.
+
+    Args:
+        checks: the queue checks made.
+        after: the apply result the checks follow, if any; when its outcome is ``applied``
+            (every applied step was verified), the error says the change went through.
+    """
     problems = [problem for health in checks for problem in health.problems]
     if problems:
-        raise QueueCheckFailed(problems)
+        applied = after is not None and getattr(after, "outcome", None) == "applied"
+        raise QueueCheckFailed(problems, after_applied_change=applied)
 
 
 def check_after_apply(

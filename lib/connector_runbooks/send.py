@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import (
     InputError,
@@ -38,9 +38,6 @@ from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
     refuse_if_blocked,
 )
 from .shell import Shell, powershell_line
-
-if TYPE_CHECKING:  # queues builds on this module, so it is imported only where it is used
-    from .queues import QueueHealth
 
 logger = logging.getLogger(__name__)
 
@@ -976,29 +973,3 @@ def apply_decommission(
 #: How the error of a failed queue check after an applied change opens: the record's first
 #: line (the command line's error, the notebook's top cell) must not read as if the change
 #: itself had failed.
-APPLIED_BUT_QUEUES_FAILED = "The change was applied and verified, but the queue check failed:"
-
-
-def raise_if_queues_failed(
-    checks: list[QueueHealth], result: ApplyResult | DecommissionResult | None
-) -> None:
-    """Fail the run when the queue check after a change finds mail that is not leaving.
-
-    The error is :class:`connector_runbooks.queues.QueueCheckFailed`, and the record's outcome
-    is ``failed`` so a scheduler notices; after an applied change its message opens with
-    :data:`APPLIED_BUT_QUEUES_FAILED`, so that outcome is not mistaken for a failed change.
-
-    Args:
-        checks: the queue checks made after the change (:func:`queues.check_after_apply`).
-        result: what apply did; None when nothing was applied.
-    """
-    from .queues import QueueCheckFailed, raise_if_failed  # here: queues imports this module
-
-    try:
-        raise_if_failed(*checks)
-    except QueueCheckFailed as failure:
-        if result is not None and result.outcome == "applied":
-            # every applied step was verified (apply raises on a mismatch), so both words hold
-            failure.args = ("\n".join([APPLIED_BUT_QUEUES_FAILED]
-                                      + [f"  - {problem}" for problem in failure.problems]),)
-        raise
