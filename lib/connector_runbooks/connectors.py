@@ -15,19 +15,17 @@ from dataclasses import dataclass
 
 from .errors import InputError
 from .models import ExchangeServer, ReceiveConnector
+from .parameters import unpasted
 from .shell import Shell
 
 logger = logging.getLogger(__name__)
-
-_PASTED = str.maketrans({"\u00a0": " ", "\u2018": "", "\u2019": "", "\u201c": "",
-                         "\u201d": "", '"': ""})
 
 
 def split_identity(identity: str, *, source: str = "parameter connector") -> tuple[str, str]:
     """``EX01\\Relay Scanners`` → (``EX01``, ``Relay Scanners``); a bare name → ("", name)."""
     # Pasted names bring typographic quotes and non-breaking spaces; a name typed for a
     # PowerShell double-quoted string may bring a doubled backslash.
-    text = re.sub(r"\\+", r"\\", str(identity or "").translate(_PASTED)).strip()
+    text = re.sub(r"\\+", r"\\", unpasted(str(identity or "")))
     if not text:
         raise InputError(identity, "no connector was named", source=source,
                          accepted=r"SERVER\Name, for example EX01\Relay Scanners")

@@ -60,3 +60,14 @@ def check_no_secrets(parameters: dict[str, Any], *, source: str = "parameters") 
                          "would be stored in the change record", source=source,
                          accepted="credentials from the environment (CONNECTOR_RUNBOOKS_PASSWORD)"
                          " or the system keyring")
+
+
+# Typography that pasting from a document or a web page brings around a name.
+_PASTED = str.maketrans({"\u00a0": " ", "\u2018": "", "\u2019": "", "\u201c": "",
+                         "\u201d": "", '"': "", "'": "", "`": ""})
+
+
+def unpasted(text: str) -> str:
+    """A name as the user meant it: curly and straight quotes dropped, non-breaking spaces made
+    plain, ends trimmed. A space inside stays, so a bad name is still refused as typed."""
+    return text.translate(_PASTED).strip()

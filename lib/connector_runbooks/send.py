@@ -37,6 +37,7 @@ from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
     outcome_of,  # noqa: F401  (the notebooks call send.outcome_of)
     refuse_if_blocked,
 )
+from .parameters import unpasted
 from .shell import Shell, powershell_line
 
 logger = logging.getLogger(__name__)
@@ -50,9 +51,6 @@ SUPPORTED_VERSIONS = {(15, 1): "Exchange Server 2016", (15, 2): "Exchange Server
 
 _SEPARATORS = re.compile(r"[,;\r\n]+")
 
-#: Typography pasted from documents around a name; a space inside a name stays an error.
-_PASTED = str.maketrans({"\u00a0": " ", "\u2018": "", "\u2019": "", "\u201c": "",
-                         "\u201d": "", '"': "", "'": "", "`": ""})
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _NETBIOS = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,14}")
@@ -184,7 +182,7 @@ def _read_values(
     requested: list[Requested] = []
     errors: list[InputError] = []
     for line, token in _tokens(value):
-        parsed = parse(token.translate(_PASTED).strip()) if isinstance(token, str) else None
+        parsed = parse(unpasted(token)) if isinstance(token, str) else None
         if parsed is None:
             errors.append(InputError(token, problem, source=source, line=line, accepted=accepted))
         else:
