@@ -98,11 +98,12 @@ def _match(
                      accepted=r"SERVER\Name")
 
 
-def exchange_servers(shell: Shell) -> list[ExchangeServer]:
-    """All Exchange servers, with their addresses (from DNS where Exchange does not say)."""
+def exchange_servers(shell: Shell, *, resolve_addresses: bool = True) -> list[ExchangeServer]:
+    """Every Exchange server as Get-ExchangeServer lists it (Edge Subscriptions included), with
+    its addresses, from DNS where Exchange does not say and ``resolve_addresses`` is set."""
     servers = [ExchangeServer.from_record(r) for r in shell.invoke("Get-ExchangeServer")]
     for server in servers:
-        if not server.addresses and server.fqdn:
+        if resolve_addresses and not server.addresses and server.fqdn:
             server.addresses = _resolve(server.fqdn)
     return servers
 

@@ -37,6 +37,7 @@ from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
     outcome_of,  # noqa: F401  (the notebooks call send.outcome_of)
     refuse_if_blocked,
 )
+from .connectors import exchange_servers
 from .parameters import unpasted
 from .shell import Shell, powershell_line
 
@@ -133,8 +134,9 @@ def find_send_connector(
 
 
 def organization_servers(shell: Shell) -> list[ExchangeServer]:
-    """Every Exchange server as Get-ExchangeServer lists it (Edge Subscriptions included)."""
-    return [ExchangeServer.from_record(r) for r in shell.invoke("Get-ExchangeServer")]
+    """Every Exchange server (Edge Subscriptions included); their addresses are not needed
+    here, so nothing is asked of DNS."""
+    return exchange_servers(shell, resolve_addresses=False)
 
 
 # ---------------------------------------------------------------------------------------------
