@@ -40,7 +40,7 @@ def read_flag(record: dict[str, Any], name: str, default: bool) -> bool:
     return default
 
 
-def _as_list(value: Any) -> list[str]:
+def as_list(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -79,10 +79,10 @@ class ReceiveConnector:
             name=str(record.get("Name") or name),
             server=str(record.get("Server") or server),
             transport_role=str(record.get("TransportRole", "")),
-            bindings=_as_list(record.get("Bindings")),
-            remote_ip_ranges=_as_list(record.get("RemoteIPRanges")),
-            permission_groups=_as_list(record.get("PermissionGroups")),
-            auth_mechanism=_as_list(record.get("AuthMechanism")),
+            bindings=as_list(record.get("Bindings")),
+            remote_ip_ranges=as_list(record.get("RemoteIPRanges")),
+            permission_groups=as_list(record.get("PermissionGroups")),
+            auth_mechanism=as_list(record.get("AuthMechanism")),
             protocol_logging_level=str(record.get("ProtocolLoggingLevel", "None")),
             enabled=read_flag(record, "Enabled", True),
             record=dict(record),
@@ -110,7 +110,7 @@ class ExchangeServer:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ExchangeServer:
         role = record.get("ServerRole", [])
-        roles = _as_list(role) if not isinstance(role, str) else [r.strip() for r in role.split(",")]
+        roles = as_list(role) if not isinstance(role, str) else [r.strip() for r in role.split(",")]
         return cls(
             name=str(record.get("Name", "")),
             fqdn=str(record.get("Fqdn", "")),
@@ -118,7 +118,7 @@ class ExchangeServer:
             version=str(record.get("AdminDisplayVersion", "")),
             site=str(record.get("Site", "")),
             is_edge=read_flag(record, "IsEdgeServer", "Edge" in roles),
-            addresses=_as_list(record.get("IPAddresses")),
+            addresses=as_list(record.get("IPAddresses")),
             record=dict(record),
         )
 

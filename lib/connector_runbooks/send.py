@@ -27,7 +27,7 @@ from .errors import (
     InputErrors,
     VerificationFailed,
 )
-from .models import ExchangeServer, _as_list
+from .models import ExchangeServer, as_list
 from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
     RECHECK_AFTER_S,
     ApplyResult,
@@ -98,9 +98,9 @@ class SendConnector:
         return cls(
             identity=str(record.get("Identity") or record.get("Name", "")),
             guid=str(record.get("Guid", "")),
-            address_spaces=_as_list(record.get("AddressSpaces")),
-            source_transport_servers=_as_list(record.get("SourceTransportServers")),
-            smart_hosts=_as_list(record.get("SmartHosts")),
+            address_spaces=as_list(record.get("AddressSpaces")),
+            source_transport_servers=as_list(record.get("SourceTransportServers")),
+            smart_hosts=as_list(record.get("SmartHosts")),
             dns_routing_enabled=bool(record.get("DNSRoutingEnabled", True)),
             enabled=bool(record.get("Enabled", True)),
             record=dict(record),

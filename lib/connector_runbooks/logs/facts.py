@@ -7,7 +7,14 @@ Facts are kept per (server, connector, remote address) and per server log folder
   when the file rolls over continues in the next file; it is joined and counted once;
 - recipients accepted (``250 2.1.5``), refused (``550 5.7.54``, ``550 5.7.1``,
   ``530 5.7.1``), messages queued (``250 2.6.0``), tarpits and failed logons are counted,
-  so a device that is only ever refused is still listed;
+  so a device that is only ever refused is still listed. An exact duplicate of a counted
+  line (same session, date-time, sequence number, event, data and context; reference 8.10)
+  counts once;
+- TLS is counted from the negotiation line, or, in logs that do not write it (Exchange
+  2010), from a STARTTLS that the server answered with ``220 2.0.0`` and that did not fail.
+  A STARTTLS refused (``454 4.7.0``) leaves the session in clear text;
+- a file is of the log type its ``#Log-type`` header says, whatever its name: a ``RECV``
+  file that holds a send log is not read as a receive log;
 - per folder, the time the logs actually cover, the files and bytes read, and every
   malformed line with its file and line number.
 
@@ -99,8 +106,54 @@ class _GroupResult:
     versions: set[str] = field(default_factory=set)
     log_types: set[str] = field(default_factory=set)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    other_type: list[tuple[LogFile, str]] = field(default_factory=list)
+    duplicates: int = 0
     sessions: pa.Table | None = None
     texts: pa.Table | None = None
+
+
+#: The columns that make two log lines the same line (reference: protocol logs, 8.10).
+_LINE_IDENTITY = ("session-id", "connector-id", "remote-endpoint", "date-time",
+                  "sequence-number", "event", "data", "context")
+
+
+def _line_keys(table: pa.Table) -> pa.ChunkedArray:
+    """A number per line from its date-time and sequence number: equal for exact duplicates
+    (and, rarely, for other lines of the same millisecond, which a closer look tells apart)."""
+    try:
+        sequence = pc.cast(table["sequence-number"], pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Not a number (a damaged line): the text's position in a dictionary is as good.
+        sequence = pc.dictionary_encode(table["sequence-number"].combine_chunks()).indices
+        sequence = pc.cast(sequence, pa.int64())
+    milliseconds = pc.cast(table["date-time"], pa.int64())
+    return pc.add(pc.multiply(milliseconds, 1 << 20), pc.bit_wise_and(sequence, (1 << 20) - 1))
+
+
+def _drop_duplicate_counts(flags: pa.Table, table: pa.Table, counted: pa.ChunkedArray
+                           ) -> tuple[pa.Table, int]:
+    """``flags`` without exact duplicates of the lines that are counted, and how many went.
+
+    Only counted lines matter: a repeated connect or greeting changes no count. The check
+    costs one grouping of the counted lines' (session, time, sequence) keys; only when two
+    share a key are the lines compared whole.
+    """
+    keys = pa.table({"session-id": table["session-id"], "key": _line_keys(table)}
+                    ).filter(counted)
+    if keys.num_rows < 2 or keys.group_by(["session-id", "key"], use_threads=False
+                                          ).aggregate([]).num_rows == keys.num_rows:
+        return flags, 0
+    names = [name for name in flags.column_names if name not in _LINE_IDENTITY]
+    lines = pa.table({**{name: table[name] for name in _LINE_IDENTITY},
+                      **{name: flags[name] for name in names}}).filter(counted)
+    # The flags follow from event, data and context, so equal lines have equal flags.
+    distinct = lines.group_by(list(_LINE_IDENTITY), use_threads=False).aggregate(
+        [(name, "any") for name in names])
+    kept = pa.table({name: (distinct[f"{name}_any"] if name in names else distinct[name])
+                     for name in flags.column_names})
+    dropped = lines.num_rows - kept.num_rows
+    logger.info("%d exact duplicate log line(s) counted once", dropped)
+    return pa.concat_tables([flags.filter(pc.invert(counted)), kept]), dropped
 
 
 def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table, set[str]]:

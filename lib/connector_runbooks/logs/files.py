@@ -52,12 +52,16 @@ class LogFolder:
         location: the folder, as shown in reports. Sessions are joined within a folder.
         files: the protocol log files, ordered by the date (and hour) in the name, then N.
         unrecognised: names that look like protocol logs but do not follow either pattern.
+        role: the transport service that writes the folder, as connectors name their role:
+            ``FrontendTransport`` or ``HubTransport`` (``MailboxTransport`` for the mailbox
+            delivery logs, which no Receive connector writes).
     """
 
     server: str
     location: str
     files: list[LogFile] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
+    role: str = "FrontendTransport"
 
     def of_type(self, log_type: str) -> list[LogFile]:
         """The files of one log type, ``Receive`` or ``Send``."""
@@ -88,12 +92,35 @@ def local_file(path: Path) -> LogFile:
     return LogFile(path.name, str(path), path.stat().st_size, path.read_bytes)
 
 
+#: Folder names that say which transport service wrote the logs below them (reference:
+#: protocol logs, section 2), in the order they are looked for.
+_ROLE_FOLDERS = (("hub", "HubTransport"), ("frontend", "FrontendTransport"),
+                 ("mailbox", "MailboxTransport"),
+                 # An Edge server runs only the Transport service; its connectors are Hub ones.
+                 ("edge", "HubTransport"))
+
+
+def role_of_folder(relative: str | os.PathLike[str]) -> str:
+    """The transport role whose logs a folder holds, judged from its path below the root.
+
+    Only the part below the root counts: a copy kept under ``D:\\hub-migration\\`` is not
+    a Hub log. A folder whose path names no service (files copied flat into ``<SERVER>/``)
+    is taken as the front-end log, where clients and devices appear.
+
+    Args:
+        relative: the folder's path relative to the root the logs were found under.
+    """
+    parts = {part.lower() for part in Path(str(relative).replace("\\", "/")).parts}
+    return next((role for name, role in _ROLE_FOLDERS if name in parts), "FrontendTransport")
+
+
 def local_folders(server: str, root: str | os.PathLike[str]) -> list[LogFolder]:
     """Every folder under ``root`` that holds protocol log files, for one server.
 
     ``root`` may be the log folder itself or a copy of a larger tree (for example
     ``TransportRoles\\Logs``); each folder with log files in it becomes one :class:`LogFolder`,
-    so the front-end and the Hub receive logs stay apart.
+    so the front-end and the Hub receive logs stay apart. Each folder's role comes from its
+    path below ``root`` (see :func:`role_of_folder`).
 
     Args:
         server: the server the files came from.
@@ -108,6 +135,7 @@ def local_folders(server: str, root: str | os.PathLike[str]) -> list[LogFolder]:
     folders = []
     for path, files in sorted(by_folder.items()):
         files, unrecognised = ordered(files)
-        folders.append(LogFolder(server, str(path), files, unrecognised))
+        folders.append(LogFolder(server, str(path), files, unrecognised,
+                                 role=role_of_folder(path.relative_to(root))))
         logger.info("%s: %d log file(s) in %s", server, len(files), path)
     return folders

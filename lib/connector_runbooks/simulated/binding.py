@@ -52,7 +52,7 @@ class ListEdit:
         return self.replace is None
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -74,9 +74,9 @@ def multi(name: str, element_type: str) -> Converter:
             edit = ListEdit()
             for key, items in value.items():
                 if str(key).lower() == "add":
-                    edit.add = [_element(v) for v in _as_list(items)]
+                    edit.add = [_element(v) for v in as_list(items)]
                 elif str(key).lower() == "remove":
-                    edit.remove = [_element(v) for v in _as_list(items)]
+                    edit.remove = [_element(v) for v in as_list(items)]
                 else:
                     raise transformation_failure(
                         name, "System.Collections.Hashtable",
@@ -84,7 +84,7 @@ def multi(name: str, element_type: str) -> Converter:
                         f"The hashtable key '{key}' is not valid. Use Add or Remove.",
                     )
             return edit
-        return ListEdit(replace=[_element(v) for v in _as_list(value)])
+        return ListEdit(replace=[_element(v) for v in as_list(value)])
 
     return convert
 
