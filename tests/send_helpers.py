@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from connector_runbooks.send import SendConnector, find_send_connector
 from connector_runbooks.shell import TranscriptEntry, is_mutating
 from connector_runbooks.simulated.shell import SimulatedShell

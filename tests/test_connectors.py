@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks.connectors import find_receive_connector
 from connector_runbooks.errors import InputError
 from connector_runbooks.simulated.shell import SimulatedShell

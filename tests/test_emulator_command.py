@@ -8,7 +8,6 @@ import secrets
 import threading
 
 import pytest
-
 from connector_runbooks import credentials
 from connector_runbooks.emulator import main_emulator
 from connector_runbooks.remote import RemoteShell

@@ -7,16 +7,6 @@ import xml.etree.ElementTree as ET
 
 import psrpcore
 import pytest
-from psrpcore.types import (
-    PSDict,
-    PSInt,
-    PSInvocationState,
-    PSList,
-    PSString,
-    serialize,
-)
-from pypsrp.wsman import WSMan
-
 from connector_runbooks.emulator import soap
 from connector_runbooks.emulator.faults import Fault, Faults, parse_fault
 from connector_runbooks.emulator.pipeline import (
@@ -28,6 +18,15 @@ from connector_runbooks.emulator.pipeline import (
     to_psobject,
 )
 from connector_runbooks.simulated.wire import MultiValued, WireObject
+from psrpcore.types import (
+    PSDict,
+    PSInt,
+    PSInvocationState,
+    PSList,
+    PSString,
+    serialize,
+)
+from pypsrp.wsman import WSMan
 
 REQUEST = b"""<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"
  xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"

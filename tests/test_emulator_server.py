@@ -11,13 +11,12 @@ import secrets
 import threading
 
 import pytest
+from connector_runbooks.emulator import Fault, serve
+from connector_runbooks.simulated.wire import CommandResult, MultiValued, WireError, WireObject
 from pypsrp.complex_objects import PSCredential
 from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
-
-from connector_runbooks.emulator import Fault, serve
-from connector_runbooks.simulated.wire import CommandResult, MultiValued, WireError, WireObject
 
 USER = "LAB\\tester"
 PASSWORD = "throwaway-" + secrets.token_hex(8)

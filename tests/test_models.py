@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from connector_runbooks.models import ExchangeServer, ReceiveConnector
 
 

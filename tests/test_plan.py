@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from connector_runbooks import plan as planning
 from connector_runbooks.connectors import find_receive_connector
 from connector_runbooks.errors import (

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from connector_runbooks import queues, send
 from connector_runbooks.errors import ExchangeError
 from connector_runbooks.simulated.shell import SimulatedShell

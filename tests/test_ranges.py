@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks.errors import InputError, InputErrors
 from connector_runbooks.ranges import (
     MAX_REMOTE_IP_RANGES,

@@ -12,7 +12,6 @@ import json
 import logging
 
 import pytest
-
 from connector_runbooks import credentials
 from connector_runbooks.emulator import Fault
 from connector_runbooks.errors import (

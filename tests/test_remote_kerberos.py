@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-
 from connector_runbooks import connect
 from connector_runbooks.errors import TransportError
 

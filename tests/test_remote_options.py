@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from connector_runbooks import credentials
 from connector_runbooks.errors import InputError
 from connector_runbooks.remote import Endpoint, RemoteShell

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from connector_runbooks.emulator import Fault
 from connector_runbooks.errors import OutcomeUnknown
 from connector_runbooks.plan import apply_plan, plan_remote_ip_ranges

@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pypsrp.complex_objects import GenericComplexObject
-from pypsrp.messages import ErrorRecordMessage
-
 from connector_runbooks.remote import (
     category_name,
     decode_clixml_string,
@@ -16,6 +13,8 @@ from connector_runbooks.remote import (
     parse_lst,
     record_from_output,
 )
+from pypsrp.complex_objects import GenericComplexObject
+from pypsrp.messages import ErrorRecordMessage
 
 
 def _object(adapted=None, extended=None, property_sets=None, to_string=None, xml=None):

@@ -25,7 +25,6 @@ from typing import Any
 
 import nbformat
 import pytest
-
 from connector_runbooks import credentials
 from connector_runbooks.emulator import Fault, serve
 from connector_runbooks.records import load_summary

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from connector_runbooks import cli
 from connector_runbooks.errors import InputError
 from connector_runbooks.runner import load_parameters, run
@@ -134,7 +133,6 @@ def test_plain_papermill_writes_the_summary_into_the_records_folder(
     isolated: Path, tmp_path: Path
 ) -> None:
     import papermill
-
     from connector_runbooks.runner import notebook_for
 
     papermill.execute_notebook(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks import send
 from connector_runbooks.errors import ConcurrentChange, PlanRefused
 from connector_runbooks.simulated.shell import SimulatedShell

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from connector_runbooks import send, send_display
 from connector_runbooks.simulated.shell import SimulatedShell
 from send_helpers import ReadOnlyShell

@@ -11,7 +11,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks import queues, send
 from connector_runbooks.remote import RemoteShell
 from connector_runbooks.shell import Shell

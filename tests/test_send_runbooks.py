@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from connector_runbooks import cli
 from connector_runbooks.errors import InputError
 from connector_runbooks.runner import RunResult, run

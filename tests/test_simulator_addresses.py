@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from connector_runbooks.simulated.addresses import (
     AddressParseError,
     parse_ip_binding,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from connector_runbooks.errors import ExchangeError
 from connector_runbooks.shell import connect
 from connector_runbooks.simulated import Organization, default_state_path, reset_state

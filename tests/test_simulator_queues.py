@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-
 from connector_runbooks.simulated import Organization
 
 NOW = dt.datetime(2026, 5, 6, 12, 0, 0, tzinfo=dt.timezone.utc)

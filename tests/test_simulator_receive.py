@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from connector_runbooks.simulated import Organization
 from connector_runbooks.simulated.demo import RELAY_SCANNERS_EX01
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from connector_runbooks.simulated import Organization
 
 INTERNET = "To Internet"

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks.errors import RunbookError
 from connector_runbooks.simulated import Organization
 from connector_runbooks.simulated import state as state_module

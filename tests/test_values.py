@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from connector_runbooks.values import parse_timespan
 
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import pandas as pd
 
-# A change record shows every entry: the connector limit is about 1,200.
-pd.set_option("display.max_rows", 2000)
-
 from . import ranges
 from .models import ReceiveConnector
 from .plan import ApplyResult, RemoteIPRangesPlan, Verification
+
+# A change record shows every entry (a connector holds at most about 1,200) and whole values.
+pd.set_option("display.max_rows", 2000)
+pd.set_option("display.max_colwidth", None)
 
 
 def show(*objects: Any) -> None:

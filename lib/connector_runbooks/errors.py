@@ -178,7 +178,8 @@ class PlanRefused(RunbookError):
 
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = list(reasons)
-        super().__init__("plan refused; nothing was changed:\n" + "\n".join(f"  - {r}" for r in reasons))
+        listed = "\n".join(f"  - {reason}" for reason in reasons)
+        super().__init__(f"plan refused; nothing was changed:\n{listed}")
 
 
 class ConcurrentChange(RunbookError):

@@ -454,9 +454,9 @@ def parse_entries(
 def read_entries_file(path: str | os.PathLike[str]) -> list[SourcedEntry]:
     """Read the entries in a text file: one or more per line, with comments and blank lines.
 
-    The file may be UTF-8 with or without a byte-order mark, or UTF-16 with one. A file that is not valid UTF-8
-    is read as Windows-1252 (Notepad's old default), with a warning, so smart quotes saved
-    by an older editor still come through as quotes and are cleaned up.
+    The file may be UTF-8 with or without a byte-order mark, or UTF-16 with one. A file that
+    is not valid UTF-8 is read as Windows-1252 (Notepad's old default), with a warning, so
+    smart quotes saved by an older editor still come through as quotes and are cleaned up.
 
     Args:
         path: the file to read.

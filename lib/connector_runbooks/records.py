@@ -40,7 +40,7 @@ def records_dir(value: str | os.PathLike[str] | None = None) -> Path:
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a connector identity: ``EX01\\Relay Scanners`` → EX01-Relay-Scanners."""
+    """A file-name-safe form of an identity: ``EX01\\Relay Scanners`` → ``EX01-Relay-Scanners``."""
     cleaned = re.sub(r"[^A-Za-z0-9._]+", "-", text or "").strip("-.")
     return cleaned[:80] or "organization"
 

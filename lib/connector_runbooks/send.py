@@ -22,12 +22,14 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .connectors import exchange_servers
 from .errors import (
     InputError,
     InputErrors,
     VerificationFailed,
 )
 from .models import ExchangeServer, as_list
+from .parameters import unpasted
 from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
     RECHECK_AFTER_S,
     ApplyResult,
@@ -37,8 +39,6 @@ from .plan import (  # refuse_if_blocked and outcome_of serve every kind of plan
     outcome_of,  # noqa: F401  (the notebooks call send.outcome_of)
     refuse_if_blocked,
 )
-from .connectors import exchange_servers
-from .parameters import unpasted
 from .shell import Shell, powershell_line
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import RunbookError
+
 # The cmdlet modules register themselves on import.
 from . import queues, receive, send, servers  # noqa: F401
-from ..errors import RunbookError
 from .binding import bind
 from .demo import demo_state
 from .failures import CmdletFailure, TerminatingFailure

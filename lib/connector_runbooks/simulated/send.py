@@ -312,7 +312,7 @@ def check_connector(state: OrgState, connector: dict[str, Any]) -> None:
     if len(roles) > 1:
         raise CmdletFailure("SendConnectorMixedSourceServerRolesException",
                             "Edge Transport servers and Mailbox servers can't both be source "
-                            f"transport servers of one Send connector: "
+                            "transport servers of one Send connector: "
                             + ", ".join(s["Name"] for s in servers) + ".", target=name)
 
     kinds = {space.split(":", 1)[0].lower() for space in connector["AddressSpaces"]}
