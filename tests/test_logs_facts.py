@@ -173,3 +173,62 @@ def test_a_send_log_folder_beside_the_receive_folder_is_not_a_receive_folder(tmp
     facts = read_facts(local_folders("EX01", tmp_path))
 
     assert [Path(f).name for f in facts.coverage["folder"]] == ["SmtpReceive"]
+
+
+def test_a_starttls_the_server_refused_is_not_counted_as_tls():
+    refused = host(facts_of("tls-refused"), "198.51.100.60")
+
+    assert refused["tls_sessions"] == 0
+    assert refused["recipients_accepted"] == 1
+
+
+def test_a_starttls_the_server_agreed_to_counts_as_tls_without_a_negotiation_line():
+    legacy = host(facts_of("tls-refused"), "198.51.100.61")
+
+    assert legacy["tls_sessions"] == 1
+
+
+def test_an_exact_duplicate_of_a_counted_line_counts_once():
+    facts = facts_of("duplicates")
+
+    assert host(facts, "198.51.100.62")["recipients_accepted"] == 1
+    assert facts.coverage["duplicate_lines"].tolist() == [1]
+
+
+def test_two_replies_in_the_same_millisecond_both_count():
+    assert host(facts_of("duplicates"), "198.51.100.63")["recipients_accepted"] == 2
+
+
+def send_log_named_as_receive_log(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "RECV2024050608-1.LOG"
+    target.write_bytes((FIXTURES / "send" / "EX01" / "SEND2024050608-1.LOG").read_bytes())
+    return target
+
+
+def test_a_receive_named_file_whose_header_says_send_is_not_read_as_a_receive_log(tmp_path):
+    send_log_named_as_receive_log(tmp_path / "EX01")
+
+    facts = read_facts(local_folders("EX01", tmp_path / "EX01"))
+
+    assert facts.hosts.empty
+    coverage = facts.coverage.to_dict(orient="records")[0]
+    assert coverage["files"] == 0
+    assert coverage["other_type_files"] == ["RECV2024050608-1.LOG: Send"]
+
+
+def test_a_receive_named_file_whose_header_says_send_is_read_with_the_send_logs(tmp_path):
+    send_log_named_as_receive_log(tmp_path / "EX01")
+
+    facts = read_facts(local_folders("EX01", tmp_path / "EX01"), log_types=("Receive", "Send"))
+
+    assert facts.hosts[["log_type", "remote_address"]].to_dict(orient="records") == [
+        {"log_type": "Send", "remote_address": "203.0.113.25"}]
+
+
+def test_a_folder_of_send_logs_only_is_noted_and_not_read():
+    facts = facts_of("send")
+
+    assert facts.coverage.empty
+    assert facts.other_folders[["log_type", "files"]].to_dict(orient="records") == [
+        {"log_type": "Send", "files": 1}]

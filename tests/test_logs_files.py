@@ -60,3 +60,20 @@ def test_each_folder_with_log_files_is_one_log_folder():
 
     assert [(f.server, Path(f.location).name, len(f.files)) for f in folders] == [
         ("EX01", "EX01", 2)]
+
+
+def test_a_hub_folder_above_the_root_does_not_make_the_logs_hub_logs(tmp_path):
+    root = tmp_path / "hub" / "copies" / "EX01"
+    (root / "FrontEnd" / "ProtocolLog" / "SmtpReceive").mkdir(parents=True)
+    for folder in (root, root / "FrontEnd" / "ProtocolLog" / "SmtpReceive"):
+        (folder / "RECV2024050608-1.LOG").write_bytes(b"")
+
+    assert [f.role for f in local_folders("EX01", root)] == ["FrontendTransport"] * 2
+
+
+def test_a_hub_folder_below_the_root_holds_hub_logs(tmp_path):
+    folder = tmp_path / "EX01" / "Hub" / "ProtocolLog" / "SmtpReceive"
+    folder.mkdir(parents=True)
+    (folder / "RECV2024050608-1.LOG").write_bytes(b"")
+
+    assert [f.role for f in local_folders("EX01", tmp_path / "EX01")] == ["HubTransport"]

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks.runner import load_parameters, run
 
 TASK = "lingering-hosts-review"
@@ -45,3 +44,18 @@ def test_the_record_says_no_data_for_the_connector_without_logging(summary):
 def test_the_review_passes_and_exports_csv_beside_the_record(summary):
     assert summary["outcome"] == "passed"
     assert all(Path(p).is_file() for p in summary["results"]["csv_files"])
+
+
+def test_a_run_that_read_no_log_line_of_the_period_fails(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_STATE", str(tmp_path / "organization.json"))
+    monkeypatch.setenv("CONNECTOR_RUNBOOKS_RECORDS", str(tmp_path / "records"))
+    (tmp_path / "logs" / "EX01").mkdir(parents=True)
+    parameters = load_parameters(PARAMETERS)
+    parameters.update(log_source=f"folder:{tmp_path / 'logs'}", export_csv=None)
+
+    result = run(TASK, parameters)
+
+    summary = json.loads(result.summary.read_text(encoding="utf-8"))
+    assert result.exit_code == 1
+    assert summary["outcome"] == "failed"
+    assert summary["error"]["type"] == "NoLogData"

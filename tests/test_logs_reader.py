@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks.logs.endpoints import address_column, split_endpoint
 from connector_runbooks.logs.reader import _careful, parse_log, read_log
 

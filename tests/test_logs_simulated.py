@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks import connect
 from connector_runbooks.logs.reader import read_log
 from connector_runbooks.logs.review import (

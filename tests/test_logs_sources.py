@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from connector_runbooks.errors import ExchangeError, InputError
 from connector_runbooks.logs.review import review_lingering_hosts
 from connector_runbooks.logs.sources import (

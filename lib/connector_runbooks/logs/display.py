@@ -1,4 +1,8 @@
-"""Tables, texts and a plot that show a lingering-hosts review in a notebook."""
+"""Tables, texts and a plot that show a lingering-hosts review in a notebook.
+
+The executed notebook is the record of the review, so tables are shown whole: every row and
+every character of every cell (:func:`show_table`), never pandas' shortened view.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,16 @@ from typing import Any
 import pandas as pd
 
 from ..display import show
-from .review import ENTRY_ACTIVE, ENTRY_SILENT, LingeringHostsReview
+from .review import (
+    ENTRY_ACTIVE,
+    ENTRY_KEPT,
+    ENTRY_SILENT,
+    LingeringHostsReview,
+    duration_text,
+)
 
 _LIST_COLUMNS = ("hosts", "ehlo_names", "tls_versions", "users", "tried_users", "in_entries",
-                 "versions")
+                 "versions", "other_type_files", "unreadable_files", "unrecognised_names")
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -20,12 +30,24 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
         if column in _LIST_COLUMNS:
             shown[column] = shown[column].map(
                 lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-        elif pd.api.types.is_datetime64_any_dtype(shown[column]) or shown[column].map(
-                lambda v: hasattr(v, "strftime")).any():
+        elif pd.api.types.is_datetime64_any_dtype(shown[column]) or any(
+                hasattr(v, "strftime") for v in shown[column]):
             shown[column] = shown[column].map(
                 lambda v: v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime")
                 and not pd.isna(v) else "")
     return shown
+
+
+def show_table(frame: pd.DataFrame) -> None:
+    """Display a table whole: all rows, all columns, no cell text cut short.
+
+    Args:
+        frame: the table, usually from one of the ``*_table`` functions here.
+    """
+    with pd.option_context("display.max_rows", None, "display.min_rows", None,
+                           "display.max_columns", None, "display.max_colwidth", None,
+                           "display.width", None):
+        show(frame)
 
 
 def show_warnings(review: LingeringHostsReview) -> None:
@@ -38,8 +60,9 @@ def show_warnings(review: LingeringHostsReview) -> None:
 
 def coverage_table(review: LingeringHostsReview) -> pd.DataFrame:
     """Per log folder: what was read and the time it covers."""
-    columns = ["server", "folder", "files", "bytes", "covered_from", "last_line",
-               "covers_period", "malformed_lines", "versions"]
+    columns = ["server", "folder", "role", "files", "bytes", "first_line", "last_line",
+               "covered_from", "covered_until", "overlap", "malformed_lines",
+               "duplicate_lines", "other_type_files", "versions"]
     return _readable(review.coverage[[c for c in columns if c in review.coverage]])
 
 
@@ -79,12 +102,10 @@ def removal_text(review: LingeringHostsReview) -> str:
         parts.append(f"```yaml\n# receive-connector-ip-ranges\nconnector: {connector}\n"
                      f"remove:\n{lines}\n```")
     if not parts:
-        return "No silent entries: nothing to offer for removal."
-    caution = ("" if all(review.covers_period.values()) else
-               "\n\n**The logs cover less than the period asked; these entries are not proven "
-               "unused.**")
+        return ("No entry to offer for removal: an entry is offered only when its connector "
+                "logs and the logs cover the whole period, and no host inside it was seen.")
     return ("Silent entries, as input for the relay IP ranges runbook (plan first, and check "
-            "with the owners of these addresses):\n\n" + "\n\n".join(parts) + caution)
+            "with the owners of these addresses):\n\n" + "\n\n".join(parts))
 
 
 def plot_sessions_per_day(review: LingeringHostsReview, *, connector: str | None = None,
@@ -142,11 +163,20 @@ def plot_sessions_per_day(review: LingeringHostsReview, *, connector: str | None
 
 def summary_text(review: LingeringHostsReview) -> str:
     """One paragraph: what was reviewed and what came out."""
-    entries = review.entries
-    active = int((entries["state"] == ENTRY_ACTIVE).sum())
-    silent = int((entries["state"] == ENTRY_SILENT).sum())
+    states = review.entries["state"]
+    counts = [f"{int((states == ENTRY_ACTIVE).sum())} active",
+              f"{int((states == ENTRY_SILENT).sum())} silent (offered for removal)"]
+    kept = int((states == ENTRY_KEPT).sum())
+    if kept:
+        counts.append(f"{kept} silent but kept (connectors Exchange setup creates, or entries "
+                      f"for every address)")
+    unknown = int(states.str.startswith("unknown").sum())
+    if unknown:
+        counts.append(f"{unknown} unknown (no logs of the whole period, or logging off)")
+    no_data = int(review.connectors["status"].str.startswith("no data").sum())
     return (f"Reviewed {len(review.connectors)} connector(s) on {', '.join(review.servers)} over "
-            f"{review.days:g} day(s) ({review.start:%Y-%m-%d %H:%M} to "
+            f"{duration_text(review.end - review.start)} ({review.start:%Y-%m-%d %H:%M} to "
             f"{review.end:%Y-%m-%d %H:%M} UTC) from {review.log_source}: "
-            f"{len(review.hosts)} host(s) seen, {active} entr{'y' if active == 1 else 'ies'} "
-            f"active, {silent} silent.")
+            f"{review.lines_read:,} log line(s) of the period read, {len(review.hosts)} host(s) "
+            f"seen; entries: {', '.join(counts)}."
+            + (f" {no_data} connector(s) have no data." if no_data else ""))

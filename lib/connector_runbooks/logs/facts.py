@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
+import functools
 import logging
 import os
 import re
@@ -156,9 +157,10 @@ def _drop_duplicate_counts(flags: pa.Table, table: pa.Table, counted: pa.Chunked
     return pa.concat_tables([flags.filter(pc.invert(counted)), kept]), dropped
 
 
-def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table, set[str]]:
-    """Rows → one row per session with its counts, the distinct names per host, and the
-    remote endpoints that are not IP addresses (their sessions are left out).
+def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table, set[str], int]:
+    """Rows → one row per session with its counts, the distinct names per host, the remote
+    endpoints that are not IP addresses (their sessions are left out), and how many exact
+    duplicate lines were counted once.
 
     Every test here is a prefix or an equality on short text: they cost a few nanoseconds a
     row, where a substring search through every data field would cost ten times more.
@@ -187,32 +189,41 @@ def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table, set[str]]:
     authenticated = pc.and_(info, pc.equal(context, "authenticated"))
     greeting = command("EHLO ", "HELO ")
     tried_user = pc.and_(info, pc.starts_with(context, "User Name: "))
-    flags = pa.table({
-        "session-id": table["session-id"],
-        "connector-id": table["connector-id"],
-        "remote-endpoint": table["remote-endpoint"],
-        "date-time": table["date-time"],
+    counts = {
         "accepted": reply("250 2.1.5"),
         "refused": refused,
         "queued": reply("250 2.6.0"),
         "tarpits": pc.and_(info, pc.starts_with(head, "TARPIT FOR")),
         "logon_failures": reply("535 5.7.3"),
+    }
+    flags = pa.table({
+        "session-id": table["session-id"],
+        "connector-id": table["connector-id"],
+        "remote-endpoint": table["remote-endpoint"],
+        "date-time": table["date-time"],
+        **counts,
         "tls_succeeded": tls_succeeded,
         "starttls": command("STARTTLS", "X-ANONYMOUSTLS"),
+        # The server's go-ahead for the handshake; a refusal is 454 4.7.0 and mail then
+        # goes on in clear text.
+        "tls_ready": reply("220 2.0.0"),
         "tls_failed": pc.and_(info, pc.starts_with(context, "TLS negotiation failed")),
         "authenticated": authenticated,
         "closed": pc.equal(event, "-"),
     })
+    counted = functools.reduce(pc.or_, counts.values())
+    flags, duplicates = _drop_duplicate_counts(flags, table, counted)
     grouped = flags.group_by(["session-id", "connector-id", "remote-endpoint"],
                              use_threads=False).aggregate(
         [("date-time", "min"), ("date-time", "max")]
         + [(name, "sum") for name in _SUMS]
-        + [(name, "any") for name in ("tls_succeeded", "starttls", "tls_failed",
+        + [(name, "any") for name in ("tls_succeeded", "starttls", "tls_ready", "tls_failed",
                                       "authenticated", "closed")])
-    # A STARTTLS that was not followed by a failure counts as TLS, for logs (Exchange 2010)
-    # that do not write the negotiation line.
-    tls = pc.or_(grouped["tls_succeeded_any"],
-                 pc.and_(grouped["starttls_any"], pc.invert(grouped["tls_failed_any"])))
+    # Logs that do not write the negotiation line (Exchange 2010): a STARTTLS the server
+    # agreed to, with no failure after it, is TLS.
+    tls = pc.or_(grouped["tls_succeeded_any"], pc.and_(
+        pc.and_(grouped["starttls_any"], grouped["tls_ready_any"]),
+        pc.invert(grouped["tls_failed_any"])))
     addresses, invalid = address_column(grouped["remote-endpoint"])
     sessions = pa.table({
         "session-id": grouped["session-id"],
@@ -225,7 +236,8 @@ def _session_tables(table: pa.Table) -> tuple[pa.Table, pa.Table, set[str]]:
         "authenticated": grouped["authenticated_any"],
         "closed": grouped["closed_any"],
     }).filter(pc.is_valid(addresses))
-    return sessions, _names(table, greeting, authenticated, tried_user, tls_succeeded), invalid
+    names = _names(table, greeting, authenticated, tried_user, tls_succeeded)
+    return sessions, names, invalid, duplicates
 
 
 _NO_NAMES = pa.schema([("connector-id", pa.string()), ("address", pa.string()),
@@ -265,9 +277,19 @@ def _names(table: pa.Table, greeting: pa.ChunkedArray, authenticated: pa.Chunked
                           use_threads=False).aggregate([])
 
 
-def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | None
-                ) -> _GroupResult:
-    """Read and count one group of consecutive files (runs in a worker thread)."""
+def _declared_type(parsed: ParsedLog) -> str | None:
+    """``Receive`` or ``Send`` as the file's ``#Log-type`` header says, or None."""
+    declared = (parsed.log_type or "").lower()
+    return next((kind for kind in ("Receive", "Send") if kind.lower() in declared), None)
+
+
+def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | None,
+                log_type: str = "Receive") -> _GroupResult:
+    """Read and count one group of consecutive files of one log type (in a worker thread).
+
+    A file whose header declares the other log type is left out and reported in
+    ``other_type``: the header, not the name, says what a file holds.
+    """
     result = _GroupResult(list(files))
     parsed_files: list[tuple[LogFile, ParsedLog]] = []
     for log_file in files:
@@ -277,11 +299,16 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
             logger.warning("cannot read %s: %s", log_file.location, error)
             result.unreadable.append((log_file.location, str(error)))
             continue
-        parsed_files.append((log_file, parse_log(data, log_file.location,
-                                                 check_endpoints=False)))
+        parsed = parse_log(data, log_file.location, check_endpoints=False)
+        declared = _declared_type(parsed)
+        if declared is not None and declared != log_type:
+            logger.warning("%s is named as a %s log but its header says %s", log_file.location,
+                           log_type.lower(), parsed.log_type)
+            result.other_type.append((log_file, declared))
+            continue
+        parsed_files.append((log_file, parsed))
 
-    table, result.sessions, result.texts, invalid = _count(parsed_files, result, start_ms,
-                                                           end_ms)
+    table, invalid = _count(parsed_files, result, start_ms, end_ms)
     if invalid:
         # Rare: an endpoint that is not an IP address. Read the files that have one line by
         # line, so each bad line is reported with its number and left out, and count again.
@@ -290,8 +317,7 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
             if pc.any(pc.is_in(parsed.table["remote-endpoint"], bad)).as_py():
                 parsed_files[index] = (log_file, parse_log(log_file.read(), log_file.location,
                                                            careful=True))
-        table, result.sessions, result.texts, _ = _count(parsed_files, result, start_ms,
-                                                         end_ms)
+        table, _ = _count(parsed_files, result, start_ms, end_ms)
     result.rows = table.num_rows
 
     for _, parsed in parsed_files:
@@ -307,9 +333,9 @@ def _read_group(files: Sequence[LogFile], start_ms: int | None, end_ms: int | No
 
 
 def _count(parsed_files: list[tuple[LogFile, ParsedLog]], result: _GroupResult,
-           start_ms: int | None, end_ms: int | None
-           ) -> tuple[pa.Table, pa.Table, pa.Table, set[str]]:
-    """The group's rows in the period, its sessions and names, and any invalid endpoints."""
+           start_ms: int | None, end_ms: int | None) -> tuple[pa.Table, set[str]]:
+    """The group's rows in the period and any invalid endpoints; fills in ``result``'s
+    sessions, names, time span and duplicate count."""
     tables = [parsed.table for _, parsed in parsed_files if parsed.table.num_rows]
     table = pa.concat_tables(tables) if tables else empty_table(COLUMNS)
     if table.num_rows:
@@ -321,7 +347,8 @@ def _count(parsed_files: list[tuple[LogFile, ParsedLog]], result: _GroupResult,
         if end_ms is not None and result.last_ms >= end_ms:
             table = table.filter(pc.less(
                 table["date-time"], pa.scalar(end_ms, pa.timestamp("ms", tz="UTC"))))
-    return (table, *_session_tables(table))
+    result.sessions, result.texts, invalid, result.duplicates = _session_tables(table)
+    return table, invalid
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,10 +380,14 @@ class FolderTally:
     server: str
     folder: str
     log_type: str
+    role: str = "FrontendTransport"
     files: int = 0
     files_before_window: int = 0
     files_after_window: int = 0
     oldest_file_ms: int | None = None
+    newest_file_ms: int | None = None
+    duplicates: int = 0
+    other_type: list[tuple[LogFile, str]] = field(default_factory=list)
     bytes: int = 0
     lines: int = 0
     rows: int = 0
@@ -480,28 +511,51 @@ class FactsBuilder:
         self.hosts: dict[tuple[str, str, str, str], HostTally] = {}
         self._partials: dict[tuple[str, str], _Partials] = {}
         self.folders: list[FolderTally] = []
+        #: Folders not read because they hold only logs of a type not asked for.
+        self.other_folders: list[dict[str, Any]] = []
 
     # -- reading
 
     def add_folder(self, folder: LogFolder, *, log_types: Iterable[str] = ("Receive",)) -> None:
-        """Read every file of ``folder`` of the given log types and add its facts."""
-        for log_type in log_types:
-            files = folder.of_type(log_type)
+        """Read every file of ``folder`` of the given log types and add its facts.
+
+        A folder whose files are all of a type not asked for (the SmtpSend folder beside the
+        SmtpReceive one) is not read; it is noted in :attr:`other_folders`. A file whose
+        header declares another type than its name is read as the type it declares, when
+        that type is asked for (receive logs are read first, so a ``RECV`` file holding a
+        send log reaches the send facts).
+        """
+        asked = [kind for kind in ("Receive", "Send") if kind in set(log_types)]
+        declared: dict[str, list[LogFile]] = {kind: [] for kind in asked}
+        read_any = False
+        for log_type in asked:
+            files = sorted(folder.of_type(log_type) + declared[log_type],
+                           key=lambda f: (f.parsed_name.started, f.parsed_name.number))  # type: ignore[union-attr]
             if not files and folder.files:
                 continue  # a folder of the other log type, such as SmtpSend
-            tally = FolderTally(folder.server, folder.location, log_type,
+            read_any = True
+            tally = FolderTally(folder.server, folder.location, log_type, role=folder.role,
                                 unrecognised=list(folder.unrecognised))
             self.folders.append(tally)
             wanted = self._in_window(files, tally)
             logger.info("%s: reading %d %s log file(s) in %s", folder.server, len(wanted),
                         log_type.lower(), folder.location)
             self._read(folder.server, log_type, wanted, tally)
+            for log_file, kind in tally.other_type:
+                if kind in declared and asked.index(kind) > asked.index(log_type):
+                    declared[kind].append(log_file)
+        if not read_any and folder.files:
+            kinds = collections.Counter(f.parsed_name.log_type for f in folder.files
+                                        if f.parsed_name is not None)
+            self.other_folders.append({"server": folder.server, "folder": folder.location,
+                                       "role": folder.role, "log_type": ", ".join(kinds),
+                                       "files": len(folder.files)})
 
     def _in_window(self, files: list[LogFile], tally: FolderTally) -> list[LogFile]:
         """The files that can hold lines of the period; counts the others."""
         starts = [_ms(f.parsed_name.started) for f in files]  # type: ignore[union-attr]
         if starts:
-            tally.oldest_file_ms = starts[0]
+            tally.oldest_file_ms, tally.newest_file_ms = starts[0], starts[-1]
         wanted = []
         slack = 3_600_000  # lines can be a little earlier than the file's name says
         for index, log_file in enumerate(files):
@@ -535,7 +589,8 @@ class FactsBuilder:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="protocol-log") as pool:
             groups = self._groups(files)
             for group in groups:
-                pending.append(pool.submit(_read_group, group, self.start_ms, self.end_ms))
+                pending.append(pool.submit(_read_group, group, self.start_ms, self.end_ms,
+                                           log_type))
                 # Bounded read-ahead keeps memory flat: at most a few groups in flight.
                 if len(pending) > self.workers:
                     carry = self._merge(server, log_type, pending.popleft().result(), tally,
@@ -549,7 +604,9 @@ class FactsBuilder:
 
     def _merge(self, server: str, log_type: str, result: _GroupResult, tally: FolderTally,
                carry: pa.Table | None) -> pa.Table:
-        tally.files += len(result.files)
+        tally.files += len(result.files) - len(result.other_type)
+        tally.other_type += result.other_type
+        tally.duplicates += result.duplicates
         tally.bytes += result.bytes
         tally.lines += result.lines
         tally.rows += result.rows
@@ -624,7 +681,7 @@ class FactsBuilder:
     def facts(self) -> LogFacts:
         """The facts gathered so far, as tables."""
         return LogFacts.from_tallies(self.hosts, self.folders, _utc(self.start_ms),
-                                     _utc(self.end_ms))
+                                     _utc(self.end_ms), self.other_folders)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,10 +694,12 @@ HOST_COLUMNS = ["server", "log_type", "connector", "remote_address", "sessions",
                 "recipients_accepted", "recipients_refused", "messages_queued", "tarpits",
                 "logon_failures"]
 DAILY_COLUMNS = ["server", "log_type", "connector", "remote_address", "day", "sessions"]
-COVERAGE_COLUMNS = ["server", "folder", "log_type", "files", "files_before_window",
-                    "files_after_window", "bytes",
-                    "lines", "rows", "first_line", "last_line", "oldest_file", "versions",
-                    "malformed_lines", "unreadable_files", "unrecognised_names"]
+COVERAGE_COLUMNS = ["server", "folder", "role", "log_type", "files", "files_before_window",
+                    "files_after_window", "bytes", "lines", "rows", "first_line", "last_line",
+                    "oldest_file", "newest_file", "versions", "malformed_lines",
+                    "duplicate_lines", "unreadable_files", "unrecognised_names",
+                    "other_type_files"]
+OTHER_FOLDER_COLUMNS = ["server", "folder", "role", "log_type", "files"]
 MALFORMED_COLUMNS = ["server", "folder", "file", "line", "reason", "text"]
 
 
@@ -658,11 +717,14 @@ class LogFacts:
     Args:
         hosts: one row per (server, log type, connector, remote address).
         daily: sessions per day (UTC, by the session's first line) per host.
-        coverage: one row per log folder read: files, bytes, the first and last line's time,
-            malformed line count.
+        coverage: one row per log folder read: its role, files, bytes, the first and last
+            line's time, the oldest and newest file's time by name, malformed lines, exact
+            duplicates of counted lines, and files whose header says another log type.
         malformed: the malformed lines, with server, folder, file and line number.
         start: the start of the period asked about, if any.
         end: the end of the period, if any.
+        other_folders: folders found but not read, because they hold only logs of a type
+            not asked for (a SmtpSend folder in a receive review).
     """
 
     hosts: pd.DataFrame
@@ -671,11 +733,14 @@ class LogFacts:
     malformed: pd.DataFrame
     start: _dt.datetime | None = None
     end: _dt.datetime | None = None
+    other_folders: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=OTHER_FOLDER_COLUMNS))
 
     @classmethod
     def from_tallies(cls, hosts: dict[tuple[str, str, str, str], HostTally],
                      folders: list[FolderTally], start: _dt.datetime | None,
-                     end: _dt.datetime | None) -> LogFacts:
+                     end: _dt.datetime | None,
+                     other_folders: list[dict[str, Any]] | None = None) -> LogFacts:
         host_rows = []
         daily_rows = []
         ordered = sorted(hosts.items(), key=lambda item: (item[0][0], item[0][1],
@@ -706,16 +771,20 @@ class LogFacts:
         malformed_rows = []
         for folder in folders:
             coverage_rows.append({
-                "server": folder.server, "folder": folder.folder, "log_type": folder.log_type,
+                "server": folder.server, "folder": folder.folder, "role": folder.role,
+                "log_type": folder.log_type,
                 "files": folder.files, "files_before_window": folder.files_before_window,
                 "files_after_window": folder.files_after_window,
                 "bytes": folder.bytes, "lines": folder.lines, "rows": folder.rows,
                 "first_line": _utc(folder.first_ms), "last_line": _utc(folder.last_ms),
                 "oldest_file": _utc(folder.oldest_file_ms),
+                "newest_file": _utc(folder.newest_file_ms),
                 "versions": sorted(folder.versions),
                 "malformed_lines": folder.malformed_count,
+                "duplicate_lines": folder.duplicates,
                 "unreadable_files": [f"{where}: {why}" for where, why in folder.unreadable],
                 "unrecognised_names": list(folder.unrecognised),
+                "other_type_files": [f"{f.name}: {kind}" for f, kind in folder.other_type],
             })
             for line in folder.malformed:
                 malformed_rows.append({"server": folder.server, "folder": folder.folder,
@@ -727,6 +796,7 @@ class LogFacts:
             coverage=pd.DataFrame(coverage_rows, columns=COVERAGE_COLUMNS),
             malformed=pd.DataFrame(malformed_rows, columns=MALFORMED_COLUMNS),
             start=start, end=end,
+            other_folders=pd.DataFrame(other_folders or [], columns=OTHER_FOLDER_COLUMNS),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -737,6 +807,7 @@ class LogFacts:
             "daily": plain_records(self.daily),
             "coverage": plain_records(self.coverage),
             "malformed": plain_records(self.malformed),
+            "other_folders": plain_records(self.other_folders),
         }
 
 

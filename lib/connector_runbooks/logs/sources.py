@@ -21,7 +21,9 @@ a folder path (or ``folder:<path>``)
     named as the server (letter case does not matter), holding the log files directly or any
     tree below (for example a copy of ``TransportRoles\\Logs``); every folder with log files
     in it is read as one log folder. When only one server is reviewed, ``<root>`` may also be
-    that server's log folder itself.
+    that server's log folder itself. A folder's service is judged from its path below the
+    server's folder only: ``Hub`` in it means the Transport service's log (Hub connectors),
+    ``FrontEnd`` or no such name the front-end one.
 """
 
 from __future__ import annotations
@@ -273,12 +275,12 @@ class SmbLogSource(LogSource):
                 entries = list(smbclient.scandir(path))
             except OSError as error:
                 self._warn(f"{server}: cannot list the {role} log folder {path}: {error}")
-                folders.append(LogFolder(server, path))
+                folders.append(LogFolder(server, path, role=role))
                 continue
             files = [LogFile(e.name, f"{path}\\{e.name}", e.stat().st_size, _smb_reader(
                 f"{path}\\{e.name}")) for e in entries if e.is_file()]
             files, unrecognised = ordered(files)
-            folders.append(LogFolder(server, path, files, unrecognised))
+            folders.append(LogFolder(server, path, files, unrecognised, role=role))
         return folders
 
     def describe(self) -> str:
