@@ -260,18 +260,15 @@ def _names(table: pa.Table, greeting: pa.ChunkedArray, authenticated: pa.Chunked
     kind = pc.if_else(subset["greeting"], "ehlo", pc.if_else(
         subset["authenticated"], "user", pc.if_else(subset["tried_user"], "tried_user",
                                                     "tls_version")))
-    value = pc.if_else(subset["greeting"], pc.utf8_trim_whitespace(
-        pc.utf8_slice_codeunits(data, 5)), pc.if_else(
+    value = pc.if_else(subset["greeting"], pc.utf8_slice_codeunits(data, 5), pc.if_else(
         subset["authenticated"], data, pc.if_else(
             subset["tried_user"], pc.utf8_slice_codeunits(context, len("User Name: ")),
             tls_version)))
-    distinct = pa.table({"connector-id": subset["connector-id"],
-                         "remote-endpoint": subset["remote-endpoint"],
-                         "kind": kind, "value": pc.utf8_trim_whitespace(value)}).group_by(
-        ["connector-id", "remote-endpoint", "kind", "value"], use_threads=False).aggregate([])
-    addresses, _ = address_column(distinct["remote-endpoint"])
-    named = pa.table({"connector-id": distinct["connector-id"], "address": addresses,
-                      "kind": distinct["kind"], "value": distinct["value"]})
+    # A few lines per session: their endpoints are turned into addresses directly, and one
+    # grouping leaves the distinct values per host.
+    addresses, _ = address_column(subset["remote-endpoint"])
+    named = pa.table({"connector-id": subset["connector-id"], "address": addresses,
+                      "kind": kind, "value": pc.utf8_trim_whitespace(value)})
     named = named.filter(pc.and_(pc.is_valid(addresses), pc.not_equal(named["value"], "")))
     return named.group_by(["connector-id", "address", "kind", "value"],
                           use_threads=False).aggregate([])
@@ -626,7 +623,11 @@ class FactsBuilder:
         self._fold_names(server, log_type, result.texts)
         sessions = result.sessions
         if carry is not None and carry.num_rows:
-            sessions = _regroup(pa.concat_tables([carry, sessions]))
+            # Only the sessions that go on from the last group need joining.
+            going_on = pc.is_in(sessions["session-id"], carry["session-id"])
+            sessions = pa.concat_tables([
+                sessions.filter(pc.invert(going_on)),
+                _regroup(pa.concat_tables([carry, sessions.filter(going_on)]))])
         ended = sessions["closed"]
         if result.first_ms is not None:
             stale = pc.less(sessions["last"], pa.scalar(result.first_ms - _STALE_SESSION_MS,
