@@ -453,3 +453,14 @@ def test_the_summary_does_not_count_kept_entries_as_silent(logs):
     text = summary_text(review(logs, RELAY, DEFAULT, setup))
 
     assert "2 active, 3 silent (offered for removal), 1 silent but kept" in text
+
+
+def test_a_reviewed_role_without_logs_is_a_warning_when_the_other_role_has_them(logs):
+    hub = dict(connector("Relay Hub", ["203.0.113.9"]), TransportRole="HubTransport")
+
+    result = review(logs, RELAY, hub)
+
+    status = dict(zip(result.connectors["connector"], result.connectors["status"]))
+    assert status["EX01\\Relay Hub"] == "no data: no protocol log files found"
+    assert any("no receive logs of the HubTransport service" in w for w in result.warnings)
+    assert result.covers_period == {"EX01": False}

@@ -17,6 +17,10 @@ The protocol log facts are joined with the connectors' configuration, read throu
   the server's own mail flow, not a device's;
 - a connector on which hosts were seen is *in use*, whatever else is true of it: the status
   never contradicts the counts;
+- ProtocolLoggingLevel is read as it is now. The logs do not say when it was turned on, so a
+  connector whose logging began during the period, or gaps inside the logs (a service that
+  was stopped for a week), are not seen: the review judges coverage from where the logs of
+  the connector's service begin and end;
 - a host whose address is an Exchange server's is marked with the server's name: in the Hub
   log that is the proxied hop of a message, not a client.
 
@@ -602,7 +606,11 @@ def _coverage_warnings(coverage: pd.DataFrame, other_folders: pd.DataFrame,
                 warnings.append(f"{server}: no protocol log files were found, so nothing is "
                                 f"known about its connectors' traffic.")
             continue
-        covers[server] = bool(rows["covers_period"].all())
+        missing = [role for role in reviewed_roles if role not in set(rows["role"])]
+        for role in missing:
+            warnings.append(f"{server}: no receive logs of the {role} service were found, so "
+                            f"nothing is known about the traffic of its {role} connectors.")
+        covers[server] = bool(rows["covers_period"].all()) and not missing
         for row in rows.itertuples():
             if row.covers_period:
                 continue
