@@ -565,12 +565,14 @@ def _gap_warning(server: str, row: Any, span: _Span, service: ServiceLogSettings
 
 def _coverage_warnings(coverage: pd.DataFrame, other_folders: pd.DataFrame,
                        settings: list[ServiceLogSettings], start: _dt.datetime,
-                       end: _dt.datetime, roles: dict[str, list[str]]
-                       ) -> tuple[list[str], dict[str, bool]]:
+                       end: _dt.datetime, roles: dict[str, list[str]],
+                       logging_roles: dict[str, list[str]]) -> tuple[list[str], dict[str, bool]]:
     """Per server: were its logs found, and do they cover the period? If not, why?
 
     Args:
         roles: per server, the connector roles reviewed; only their folders count.
+        logging_roles: per server, the roles of the reviewed connectors that log; a missing
+            folder of one of these is warned about.
 
     Returns:
         The warnings, and per server (as named in ``roles``) whether its logs cover the
@@ -606,7 +608,9 @@ def _coverage_warnings(coverage: pd.DataFrame, other_folders: pd.DataFrame,
                 warnings.append(f"{server}: no protocol log files were found, so nothing is "
                                 f"known about its connectors' traffic.")
             continue
-        missing = [role for role in reviewed_roles if role not in set(rows["role"])]
+        # A role whose connectors all have logging off needs no logs to be judged.
+        missing = [role for role in logging_roles.get(server, [])
+                   if role not in set(rows["role"])]
         for role in missing:
             warnings.append(f"{server}: no receive logs of the {role} service were found, so "
                             f"nothing is known about the traffic of its {role} connectors.")
@@ -895,8 +899,12 @@ def review_lingering_hosts(
 
     coverage = _coverage_table(facts, start, end)
     roles = {server: _roles_on(server, config.chosen) for server in server_list}
+    logging_roles = {server: sorted({_role(c) for c in config.chosen
+                                     if _same_server(c.server, server)
+                                     and c.protocol_logging_level.lower() != "none"})
+                     for server in server_list}
     gaps, covers = _coverage_warnings(coverage, facts.other_folders, config.settings, start,
-                                      end, roles)
+                                      end, roles, logging_roles)
     warnings += gaps
 
     reviewed = {c.identity.lower() for c in config.chosen}
