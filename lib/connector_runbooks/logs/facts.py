@@ -9,7 +9,7 @@ Facts are kept per (server, connector, remote address) and per server log folder
   ``530 5.7.1``), messages queued (``250 2.6.0``), tarpits and failed logons are counted,
   so a device that is only ever refused is still listed. An exact duplicate of a counted
   line (same session, date-time, sequence number, event, data and context; reference 8.10)
-  counts once;
+  counts once, when both copies are in the files read together (16 MB at a time);
 - TLS is counted from the negotiation line, or, in logs that do not write it (Exchange
   2010), from a STARTTLS that the server answered with ``220 2.0.0`` and that did not fail.
   A STARTTLS refused (``454 4.7.0``) leaves the session in clear text;
