@@ -464,3 +464,11 @@ def test_a_reviewed_role_without_logs_is_a_warning_when_the_other_role_has_them(
     assert status["EX01\\Relay Hub"] == "no data: no protocol log files found"
     assert any("no receive logs of the HubTransport service" in w for w in result.warnings)
     assert result.covers_period == {"EX01": False}
+
+
+def test_a_small_part_of_a_long_period_is_told_in_its_own_unit_not_as_zero(tmp_path):
+    shutil.copytree(FIXTURES / "tls-auth" / "EX01", tmp_path / "EX01")
+
+    result = review(tmp_path, DEFAULT, days=30, end=dt.datetime(2024, 5, 6, 11, 30, tzinfo=UTC))
+
+    assert any("so they cover 6 seconds of the 30 days asked" in w for w in result.warnings)

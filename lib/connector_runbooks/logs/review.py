@@ -388,8 +388,10 @@ def _tolerance(start: _dt.datetime, end: _dt.datetime) -> _dt.timedelta:
 
 
 def _unit(period: _dt.timedelta) -> tuple[str, float]:
-    """The unit a period is best told in: minutes, hours or days."""
+    """The unit a period is best told in: seconds, minutes, hours or days."""
     seconds = period.total_seconds()
+    if seconds < 120:
+        return "second", 1.0
     if seconds < 2 * 3600:
         return "minute", 60.0
     if seconds < 2 * 86400:
@@ -412,6 +414,8 @@ def _share_text(covered: _dt.timedelta, asked: _dt.timedelta) -> str:
     """``2.3 of the 2.4 hours``: the part covered, in the unit of the period asked."""
     name, size = _unit(asked)
     part, whole = covered.total_seconds() / size, asked.total_seconds() / size
+    if _number(part) == "0" and covered > _dt.timedelta(0):
+        return f"{duration_text(covered)} of the {duration_text(asked)}"  # not "0 of the 7"
     decimals = 1
     while _number(part, decimals) == _number(whole, decimals) and decimals < 4:
         decimals += 1  # never "0.1 of the 0.1": show the digit where they differ
