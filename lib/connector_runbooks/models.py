@@ -48,6 +48,11 @@ def as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+#: The Receive connectors Exchange setup creates on each server, named after the server.
+SETUP_CONNECTORS = ("Default Frontend {}", "Client Frontend {}", "Outbound Proxy Frontend {}",
+                    "Default {}", "Client Proxy {}", "Default internal receive connector {}")
+
+
 @dataclass
 class ReceiveConnector:
     """A Receive connector on one server.
@@ -69,6 +74,12 @@ class ReceiveConnector:
     protocol_logging_level: str
     enabled: bool
     record: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def created_by_setup(self) -> bool:
+        """Whether Exchange setup created this connector (mail flow depends on its ranges)."""
+        names = {pattern.format(self.server).lower() for pattern in SETUP_CONNECTORS}
+        return self.name.lower() in names
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ReceiveConnector:

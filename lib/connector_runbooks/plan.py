@@ -340,7 +340,7 @@ def _check_after(
             plan.warnings.append(f"{len(run)} entries from {run[0].text} to {run[-1].text} "
                                  f"could be one entry: {merged.text}")
 
-    if plan.remove and _created_by_setup(current.connector):
+    if plan.remove and current.connector.created_by_setup:
         message = (f"{plan.identity} is a connector Exchange setup creates; mail from the "
                    "internet, clients or other Exchange servers depends on its ranges, and "
                    f"removing {', '.join(plan.remove)} would refuse it")
@@ -357,16 +357,6 @@ def _check_after(
             plan.blockers.append(f"{risk.message}. Set allow_risky to accept it.")
 
     _check_conflicts(plan, current, after)
-
-
-#: The Receive connectors setup creates on a Mailbox server, named after the server.
-SETUP_CONNECTORS = ("Default Frontend {}", "Client Frontend {}", "Outbound Proxy Frontend {}",
-                    "Default {}", "Client Proxy {}", "Default internal receive connector {}")
-
-
-def _created_by_setup(connector: ReceiveConnector) -> bool:
-    names = {pattern.format(connector.server).lower() for pattern in SETUP_CONNECTORS}
-    return connector.name.lower() in names
 
 
 def _check_conflicts(

@@ -43,7 +43,6 @@ import pandas as pd
 from ..connectors import exchange_servers, receive_connectors, split_identity
 from ..errors import ExchangeError, InputError, InputErrors, RunbookError
 from ..models import ExchangeServer, ReceiveConnector
-from ..plan import SETUP_CONNECTORS
 from ..ranges import IPRangeEntry, RangeIndex, from_exchange
 from ..shell import Shell
 from .endpoints import normalize_address
@@ -675,15 +674,9 @@ def _entry_rows(connector: ReceiveConnector, hosts: pd.DataFrame, warnings: list
     return rows, entries_of_host
 
 
-def _created_by_setup(connector: ReceiveConnector) -> bool:
-    """Whether Exchange setup created the connector (``Default Frontend EX01`` and the like)."""
-    names = {pattern.format(connector.server).lower() for pattern in SETUP_CONNECTORS}
-    return connector.name.lower() in names
-
-
 def _kept_because(connector: ReceiveConnector, entry: IPRangeEntry) -> str:
     """Why a silent entry is not offered for removal, or "" when it is."""
-    if _created_by_setup(connector):
+    if connector.created_by_setup:
         return (f"{connector.identity} is a connector Exchange setup creates; its entries "
                 f"carry the server's own mail flow and are not offered for removal")
     if entry.size == 2 ** entry.first.max_prefixlen:
