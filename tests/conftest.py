@@ -52,7 +52,7 @@ def throwaway_password(monkeypatch: pytest.MonkeyPatch) -> str:
     from connector_runbooks import credentials
 
     value = "throwaway-" + secrets.token_hex(8)
-    monkeypatch.setenv(credentials.ENV_PASSWORD, value)
+    monkeypatch.setenv(credentials.PASSWORD_ENV, value)
     monkeypatch.setattr(credentials, "can_prompt", lambda: False)
     return value
 

@@ -18,7 +18,7 @@ PASSWORD = "throwaway-" + secrets.token_hex(8)
 
 @pytest.fixture(autouse=True)
 def password(monkeypatch):
-    monkeypatch.setenv(credentials.ENV_PASSWORD, PASSWORD)
+    monkeypatch.setenv(credentials.PASSWORD_ENV, PASSWORD)
     monkeypatch.setattr(credentials, "can_prompt", lambda: False)
     monkeypatch.delenv("NTLM_USER_FILE", raising=False)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from connector_runbooks import credentials
 from connector_runbooks.credentials import (
-    ENV_PASSWORD,
-    ENV_USERNAME,
+    PASSWORD_ENV,
+    USERNAME_ENV,
     Secret,
     credentials_for,
 )
@@ -19,14 +19,14 @@ REAL_FROM_KEYRING = credentials._from_keyring
 @pytest.fixture(autouse=True)
 def no_outside_sources(monkeypatch):
     """No password from the environment, the keyring or a prompt unless a test gives one."""
-    monkeypatch.delenv(ENV_PASSWORD, raising=False)
-    monkeypatch.delenv(ENV_USERNAME, raising=False)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    monkeypatch.delenv(USERNAME_ENV, raising=False)
     monkeypatch.setattr(credentials, "_from_keyring", lambda username: None)
     monkeypatch.setattr(credentials, "can_prompt", lambda: False)
 
 
 def test_the_environment_gives_the_password(monkeypatch):
-    monkeypatch.setenv(ENV_PASSWORD, THROWAWAY)
+    monkeypatch.setenv(PASSWORD_ENV, THROWAWAY)
 
     found = credentials_for("ntlm", "LAB\\admin")
 
@@ -66,8 +66,8 @@ def test_a_keyring_without_a_backend_counts_as_no_password(monkeypatch):
 
 
 def test_the_user_name_can_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv(ENV_USERNAME, "LAB\\ops")
-    monkeypatch.setenv(ENV_PASSWORD, THROWAWAY)
+    monkeypatch.setenv(USERNAME_ENV, "LAB\\ops")
+    monkeypatch.setenv(PASSWORD_ENV, THROWAWAY)
 
     assert credentials_for("ntlm").username == "LAB\\ops"
 
@@ -109,7 +109,7 @@ def test_basic_needs_a_user_name():
 
 
 def test_a_secret_never_shows_in_repr_str_or_the_credentials_repr(monkeypatch):
-    monkeypatch.setenv(ENV_PASSWORD, THROWAWAY)
+    monkeypatch.setenv(PASSWORD_ENV, THROWAWAY)
 
     found = credentials_for("ntlm", "LAB\\admin")
 

@@ -142,7 +142,7 @@ def test_one_runspace_pool_serves_every_call_of_a_run(open_shell, emulator):
 def test_a_wrong_password_is_a_clear_authentication_error(open_shell, monkeypatch, auth,
                                                           emulator_user, throwaway_password):
     wrong = throwaway_password + "-wrong"
-    monkeypatch.setenv(credentials.ENV_PASSWORD, wrong)
+    monkeypatch.setenv(credentials.PASSWORD_ENV, wrong)
 
     with pytest.raises(AuthenticationError) as raised:
         open_shell(auth).invoke("Get-ReceiveConnector")
@@ -245,7 +245,7 @@ def test_the_password_never_reaches_the_transcript_or_logs(open_shell, emulator,
         transcript = json.dumps(shell.transcript.to_dict(), default=str)
         assert throwaway_password not in transcript
         assert throwaway_password not in repr(shell.credentials)
-    monkeypatch.setenv(credentials.ENV_PASSWORD, throwaway_password + "-wrong")
+    monkeypatch.setenv(credentials.PASSWORD_ENV, throwaway_password + "-wrong")
     with pytest.raises(AuthenticationError):
         _ranges(open_shell("ntlm"))
 

@@ -13,7 +13,7 @@ THROWAWAY = "throwaway-password-for-tests"
 
 @pytest.fixture(autouse=True)
 def password(monkeypatch):
-    monkeypatch.setenv(credentials.ENV_PASSWORD, THROWAWAY)
+    monkeypatch.setenv(credentials.PASSWORD_ENV, THROWAWAY)
     monkeypatch.setattr(credentials, "can_prompt", lambda: False)
 
 

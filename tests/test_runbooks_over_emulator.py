@@ -183,7 +183,7 @@ def relay_runs(tmp_path_factory: pytest.TempPathFactory, emulator_user: str) -> 
     parameters = relay_parameters()
 
     with pytest.MonkeyPatch.context() as patch, debug_log_of_this_process(runs.logs[0]):
-        patch.setenv(credentials.ENV_PASSWORD, runs.password)
+        patch.setenv(credentials.PASSWORD_ENV, runs.password)
         patch.setattr(credentials, "can_prompt", lambda: False)
         patch.setenv("IPYTHONDIR", str(kernels_log_at_debug(folder / "ipython", runs.logs[1])))
         with serve(port=0, auth=("ntlm",), users={runs.user: runs.password},
@@ -284,7 +284,7 @@ def test_a_wrong_password_fails_the_run_with_an_authentication_error(
     emulator, emulator_user: str, throwaway_password: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(credentials.ENV_PASSWORD, throwaway_password + "-wrong")
+    monkeypatch.setenv(credentials.PASSWORD_ENV, throwaway_password + "-wrong")
 
     result = apply_relay_over_ntlm(emulator, emulator_user, tmp_path / "records")
 

@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 for _name in ("spnego", "pypsrp.spnego"):
     logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
 
-ENV_USERNAME = "CONNECTOR_RUNBOOKS_USERNAME"
-ENV_PASSWORD = "CONNECTOR_RUNBOOKS_PASSWORD"
+USERNAME_ENV = "CONNECTOR_RUNBOOKS_USERNAME"
+PASSWORD_ENV = "CONNECTOR_RUNBOOKS_PASSWORD"
 KEYRING_SERVICE = "connector-runbooks"
 
 #: Methods that can fall back to the Kerberos ticket cache (or the logged-on user's token).
@@ -91,7 +91,7 @@ class Credentials:
 
 def resolve_username(username: str | None = None) -> str | None:
     """The given user name, or ``CONNECTOR_RUNBOOKS_USERNAME``, or None."""
-    return username or os.environ.get(ENV_USERNAME) or None
+    return username or os.environ.get(USERNAME_ENV) or None
 
 
 def _from_keyring(username: str) -> str | None:
@@ -138,7 +138,7 @@ def resolve_password(
         interactive: allow a prompt; by default only when :func:`can_prompt` says a person
             is there.
     """
-    value = os.environ.get(ENV_PASSWORD)
+    value = os.environ.get(PASSWORD_ENV)
     if value:
         return Secret(value), "environment"
     value = _from_keyring(username)
@@ -172,7 +172,7 @@ def credentials_for(
         if auth in TICKET_METHODS:
             return Credentials(None, None, "ticket cache")
         raise AuthenticationError(
-            f"{auth} authentication needs a user name: pass username= or set {ENV_USERNAME}"
+            f"{auth} authentication needs a user name: pass username= or set {USERNAME_ENV}"
         )
     # With Kerberos a user name alone selects a ticket from the cache; ask for a password only
     # when the method cannot work without one or one is already at hand.
@@ -184,6 +184,6 @@ def credentials_for(
     if auth in TICKET_METHODS:
         return Credentials(username, None, "ticket cache")
     raise AuthenticationError(
-        f"no password for {username}: set {ENV_PASSWORD}, store it with "
+        f"no password for {username}: set {PASSWORD_ENV}, store it with "
         f"`keyring set {KEYRING_SERVICE} {username}`, or run interactively to be asked"
     )
