@@ -41,3 +41,23 @@ def test_the_summary_keeps_the_transcript_with_secrets_redacted(tmp_path: Path) 
 
     text = record.path.read_text(encoding="utf-8")
     assert "Get-ReceiveConnector" in text and "hunter2" not in text
+
+
+def test_every_error_record_of_a_call_reaches_the_transcript(tmp_path: Path) -> None:
+    from connector_runbooks.errors import ExchangeError
+
+    class TwoErrorsShell(CountingShell):
+        def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
+            first = ExchangeError("first", cmdlet=cmdlet, reason="A")
+            first.others = [ExchangeError("second", cmdlet=cmdlet, reason="B")]
+            raise first
+
+    record = ChangeRecord("task", {}, folder=tmp_path)
+    shell = record.attach(TwoErrorsShell())
+    try:
+        shell.invoke("Get-ReceiveConnector")
+    except ExchangeError as error:
+        record.fail(error)
+
+    entry = json.loads(record.path.read_text(encoding="utf-8"))["transcript"]["entries"][0]
+    assert [e["reason"] for e in [entry["error"], *entry["error"]["others"]]] == ["A", "B"]

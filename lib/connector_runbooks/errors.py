@@ -109,9 +109,17 @@ class ExchangeError(RunbookError):
         self.target = target
         self.fully_qualified_error_id = fully_qualified_error_id
         self.terminating = terminating
+        #: further error records of the same call, so none is lost from the record
+        self.others: list[ExchangeError] = []
         super().__init__(message)
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._fields()
+        if self.others:
+            data["others"] = [other._fields() for other in self.others]
+        return data
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "message": self.message,
             "cmdlet": self.cmdlet,

@@ -599,7 +599,10 @@ class RemoteShell(Shell):
             failed = ps.had_errors or ps.state == PSInvocationState.FAILED
             # A failed pipeline's own record arrives last, in its PipelineState message.
             record = errors[-1] if failed else errors[0]
-            raise exchange_error(record, cmdlet, terminating=failed)
+            error = exchange_error(record, cmdlet, terminating=failed)
+            error.others = [exchange_error(other, cmdlet, terminating=False)
+                            for other in errors if other is not record]
+            raise error
         warnings = [str(w.message) for w in ps.streams.warning]
         return [record_from_output(obj) for obj in ps.output], warnings
 

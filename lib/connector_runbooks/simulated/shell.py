@@ -44,7 +44,9 @@ class SimulatedShell(Shell):
     ) -> tuple[list[dict[str, Any]], list[str]]:
         result = self.organization.execute(cmdlet, dict(parameters))
         if result.errors:
-            raise error_from_wire(result.errors[0])
+            error = error_from_wire(result.errors[0])
+            error.others = [error_from_wire(other) for other in result.errors[1:]]
+            raise error
         records = [
             plain_record({name: to_python(v) for name, v in obj.properties.items()})
             for obj in result.output
