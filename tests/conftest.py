@@ -77,3 +77,19 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     records = tmp_path / "records"
     monkeypatch.setenv("CONNECTOR_RUNBOOKS_RECORDS", str(records))
     return records
+
+
+@pytest.fixture
+def shell(state_path: Path):
+    """The in-process simulated organization of one test."""
+    from connector_runbooks.simulated.shell import SimulatedShell
+
+    return SimulatedShell(state_path)
+
+
+@pytest.fixture
+def guarded(state_path: Path):
+    """The same organization behind a shell that fails the test on any mutating cmdlet."""
+    from helpers import ReadOnlyShell
+
+    return ReadOnlyShell(state_path)

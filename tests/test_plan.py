@@ -18,23 +18,10 @@ from connector_runbooks.errors import (
 )
 from connector_runbooks.shell import is_mutating
 from connector_runbooks.simulated.shell import SimulatedShell
+from helpers import ReadOnlyShell
 
 NEW = r"EX02\Relay Scanners"
 OLD = r"EX01\Relay Scanners"
-
-
-class ReadOnlyShell(SimulatedShell):
-    """A shell that fails the test on any cmdlet that could change the organization."""
-
-    def _invoke(self, cmdlet: str, parameters: dict[str, Any]):
-        if is_mutating(cmdlet):
-            pytest.fail(f"plan mode sent {cmdlet}")
-        return super()._invoke(cmdlet, parameters)
-
-
-@pytest.fixture
-def shell(state_path: Path) -> SimulatedShell:
-    return SimulatedShell(state_path)
 
 
 def entries_of(shell: SimulatedShell, identity: str) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from connector_runbooks import queues, send
 from connector_runbooks.errors import ExchangeError
 from connector_runbooks.simulated.shell import SimulatedShell
-from send_helpers import ReadOnlyShell
+from helpers import ReadOnlyShell
 
 INTERNET = "To Internet"
 TIMEOUT = (
@@ -26,10 +26,6 @@ UNABLE = (
     "was 203.0.113.40:25"
 )
 
-
-@pytest.fixture
-def shell(state_path: Path) -> SimulatedShell:
-    return SimulatedShell(state_path)
 
 
 def retry_queue(led: str, fqdn: str = "", ip: str = "") -> dict[str, Any]:

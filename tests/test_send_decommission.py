@@ -8,14 +8,10 @@ import pytest
 from connector_runbooks import send
 from connector_runbooks.errors import ConcurrentChange, PlanRefused
 from connector_runbooks.simulated.shell import SimulatedShell
-from send_helpers import ReadOnlyShell, connector, sets
+from helpers import ReadOnlyShell, connector, sets
 
 EDGESYNC = "EdgeSync - Default-First-Site-Name to Internet"
 
-
-@pytest.fixture
-def shell(state_path: Path) -> SimulatedShell:
-    return SimulatedShell(state_path)
 
 
 def test_the_plan_lists_every_connector_that_names_the_server(state_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from connector_runbooks import send, send_display
 from connector_runbooks.simulated.shell import SimulatedShell
-from send_helpers import ReadOnlyShell
+from helpers import ReadOnlyShell
 
 
 @pytest.fixture

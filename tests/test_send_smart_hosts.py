@@ -8,20 +8,12 @@ import pytest
 from connector_runbooks import send
 from connector_runbooks.errors import InputErrors, PlanRefused
 from connector_runbooks.simulated.shell import SimulatedShell
-from send_helpers import ReadOnlyShell, connector, sets
+from helpers import ReadOnlyShell, connector, sets
 
 INTERNET = "To Internet"  # smart hosts smtp1.relay.example.net and [203.0.113.25]
 PARTNER = "To Partner"  # DNS routing
 
 
-@pytest.fixture
-def shell(state_path: Path) -> SimulatedShell:
-    return SimulatedShell(state_path)
-
-
-@pytest.fixture
-def guarded(state_path: Path) -> ReadOnlyShell:
-    return ReadOnlyShell(state_path)
 
 
 def test_swapping_a_smart_host_sends_one_hashtable_edit(shell: SimulatedShell) -> None:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from connector_runbooks import send
 from connector_runbooks.errors import ConcurrentChange, InputError, InputErrors, PlanRefused
 from connector_runbooks.models import ExchangeServer
 from connector_runbooks.simulated.shell import SimulatedShell
-from send_helpers import ReadOnlyShell, connector, sets
+from helpers import ReadOnlyShell, connector, sets
 
 INTERNET = "To Internet"
 
 
-@pytest.fixture
-def shell(state_path: Path) -> SimulatedShell:
-    return SimulatedShell(state_path)
-
-
-@pytest.fixture
-def guarded(state_path: Path) -> ReadOnlyShell:
-    return ReadOnlyShell(state_path)
 
 
 def test_adding_a_server_plans_one_hashtable_edit(guarded: ReadOnlyShell) -> None:

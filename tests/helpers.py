@@ -1,4 +1,4 @@
-"""Shells and readers shared by the Send connector and queue tests."""
+"""Shells and readers shared by the plan, Send connector and queue tests."""
 
 from __future__ import annotations
 
