@@ -27,7 +27,6 @@ UNABLE = (
 )
 
 
-
 def retry_queue(led: str, fqdn: str = "", ip: str = "") -> dict[str, Any]:
     return {"Identity": "EX03\\7", "DeliveryType": "SmartHostConnectorDelivery",
             "NextHopDomain": "smtp1.relay.example.net", "Status": "Retry", "MessageCount": 4,

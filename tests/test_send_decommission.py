@@ -13,7 +13,6 @@ from helpers import ReadOnlyShell, connector, sets
 EDGESYNC = "EdgeSync - Default-First-Site-Name to Internet"
 
 
-
 def test_the_plan_lists_every_connector_that_names_the_server(state_path: Path) -> None:
     plan = send.plan_decommission(ReadOnlyShell(state_path), "ex01.corp.example.com",
                                   replace_with="EX03")

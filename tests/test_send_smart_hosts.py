@@ -14,8 +14,6 @@ INTERNET = "To Internet"  # smart hosts smtp1.relay.example.net and [203.0.113.2
 PARTNER = "To Partner"  # DNS routing
 
 
-
-
 def test_swapping_a_smart_host_sends_one_hashtable_edit(shell: SimulatedShell) -> None:
     plan = send.plan_smart_hosts(shell, INTERNET, add="smtp2.relay.example.net",
                                  remove="203.0.113.25")

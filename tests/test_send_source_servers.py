@@ -12,8 +12,6 @@ from helpers import ReadOnlyShell, connector, sets
 INTERNET = "To Internet"
 
 
-
-
 def test_adding_a_server_plans_one_hashtable_edit(guarded: ReadOnlyShell) -> None:
     plan = send.plan_source_servers(guarded, INTERNET, add="EX03")
 
